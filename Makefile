@@ -1,0 +1,58 @@
+# The verbs a user types. Every target sets up the virtual environment first, so a fresh
+# clone needs only python3 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test sandbox models notebook bench bench-quick lint format clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+## run: load the sandbox (or the configured API) into DuckDB and build the models
+run: $(STAMP)
+	$(BIN)/symetrisk run
+
+## test: the whole test suite (exit code 5, "no tests collected", counts as a failure)
+test: $(STAMP)
+	$(BIN)/ruff check pipelines tests bench
+	$(BIN)/ruff format --check pipelines tests bench
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+## sandbox: start the local Symetrisk API on http://127.0.0.1:8765
+sandbox: $(STAMP)
+	$(BIN)/symetrisk sandbox
+
+## models: rebuild the SQL models in the existing warehouse
+models: $(STAMP)
+	$(BIN)/symetrisk models
+
+## notebook: build the sandbox warehouse if missing, then open the notebook in Jupyter
+notebook: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebook]"
+	@test -f data/symetrisk.duckdb || $(BIN)/symetrisk run
+	$(BIN)/jupyter lab notebooks/credit_trends.ipynb
+
+## bench: full and incremental loads of 10,000 borrowers x 100 months against the sandbox
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --borrowers 10000 --months 100
+
+## bench-quick: the same at 1,000 borrowers
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.run --borrowers 1000 --months 100
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipelines tests bench
+	$(BIN)/ruff format --check pipelines tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix pipelines tests bench
+	$(BIN)/ruff format pipelines tests bench
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache

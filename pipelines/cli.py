@@ -1,0 +1,60 @@
+"""The `symetrisk` console command: one entry point whose subcommands live in the modules that
+do the work. A subcommand's module is imported only when it runs, so `--help` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Each module defines `add_arguments(parser)` and
+# `main(args) -> int`, and may define EXAMPLES (shown at the end of its --help).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("pipelines.load", "load the API (or the sandbox) into DuckDB, then build the models"),
+    "models": ("pipelines.models", "build the SQL models and run their assertions"),
+    "sandbox": ("pipelines.sandbox.command", "start the local Symetrisk sandbox API"),
+}
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symetrisk",
+        description="Symetrisk credit-trend pipeline.",
+        epilog="Example: symetrisk run   (loads the local sandbox when no client id is set)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module_name, help_text) in COMMANDS.items():
+        if name != chosen:
+            sub.add_parser(name, help=help_text)
+            continue
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=(module.__doc__ or help_text).strip(),
+            epilog=getattr(module, "EXAMPLES", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._module.main(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

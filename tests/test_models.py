@@ -1,0 +1,996 @@
+"""The credit-trend models against KPIs computed independently in Python.
+
+A small builder emits raw rows exactly as the data contract says the loader writes them (flattened
+`income_statement__month__*`, `balance_sheet__*` columns, an SCD2 `relationships` table ...), with
+consistent accounting arithmetic, for a portfolio of borrowers each built to exercise one case:
+short histories, gaps, zero and negative denominators, negative equity, and one borrower that
+should and one that should not raise each early warning. `build_models` runs over it, and every
+KPI, warning, trend and portfolio figure is compared with plain-Python loops over the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines import orgnr
+from pipelines.models import build_models
+
+INCOME = [
+    "sales_revenue",
+    "other_operating_income",
+    "operating_revenue",
+    "cost_of_goods_sold",
+    "payroll_expenses",
+    "depreciation",
+    "other_operating_expenses",
+    "operating_expenses",
+    "operating_result",
+    "financial_income",
+    "financial_expenses",
+    "result_before_tax",
+    "tax_expense",
+    "net_result",
+]
+BALANCE = [
+    "intangible_assets",
+    "tangible_fixed_assets",
+    "financial_fixed_assets",
+    "total_fixed_assets",
+    "inventory",
+    "accounts_receivable",
+    "other_receivables",
+    "cash_and_bank",
+    "total_current_assets",
+    "total_assets",
+    "share_capital",
+    "retained_earnings",
+    "total_equity",
+    "provisions",
+    "long_term_liabilities",
+    "accounts_payable",
+    "tax_payable",
+    "public_duties_payable",
+    "other_short_term_liabilities",
+    "total_short_term_liabilities",
+    "total_liabilities",
+    "total_equity_and_liabilities",
+]
+UTC = timezone.utc
+FIRST = (2023, 1)  # the portfolio's first month
+AS_OF = (2025, 12)  # the portfolio's newest month
+
+
+# --- calendar months as (year, month), independent of the SQL's month numbers ---------------
+
+
+def add_months(ym: tuple[int, int], k: int) -> tuple[int, int]:
+    y, m = ym
+    m += k
+    while m > 12:
+        y, m = y + 1, m - 12
+    while m < 1:
+        y, m = y - 1, m + 12
+    return (y, m)
+
+
+def month_end(ym: tuple[int, int]) -> date:
+    y, m = add_months(ym, 1)
+    return date(y, m, 1) - timedelta(days=1)
+
+
+def months_between(a: tuple[int, int], b: tuple[int, int]) -> int:
+    k = 0
+    while add_months(a, k) < b:
+        k += 1
+    return k
+
+
+def org_number(i: int) -> str:
+    prefix = 91_000_000 + i * 37
+    while orgnr.check_digit(f"{prefix:08d}") is None:
+        prefix += 1
+    return orgnr.from_prefix(prefix)
+
+
+# --- the builder -------------------------------------------------------------------------------
+
+
+def const(x: float):
+    return lambda k: x
+
+
+@dataclass
+class Borrower:
+    """A borrower's monthly accounts. k counts calendar months from `start`; cash_and_bank is the
+    balancing item, so profits pile up as cash and losses drain it (down to an overdraft)."""
+
+    key: str
+    start: tuple[int, int] = FIRST
+    months: int = 36
+    missing: set[int] = field(default_factory=set)  # k with no snapshot
+    null_revenue: set[int] = field(default_factory=set)  # k whose operating_revenue is null
+    revenue: object = const(1_000_000.0)
+    opex: object = const(850_000.0)
+    share_capital: float = 100_000.0
+    retained0: float = 5_000_000.0
+    fixed_assets: float = 2_000_000.0
+    inventory: float = 300_000.0
+    receivables: float = 500_000.0
+    long_term: float = 1_000_000.0
+    payables: float = 400_000.0
+    duties: float = 100_000.0
+    other_short_term: float = 200_000.0
+    nace_section: str = "G"
+    revoked: datetime | None = None
+    state: str = "access_approved"
+    revisions: dict[int, int] = field(default_factory=dict)  # k -> number of versions
+    scores: list[tuple[datetime, float]] = field(default_factory=list)
+    org: str = ""
+
+    def snapshot_rows(self) -> list[dict]:
+        rows, retained, ytd, ytd_year = [], self.retained0, dict.fromkeys(INCOME, 0.0), None
+        for k in range(self.months):
+            ym = add_months(self.start, k)
+            if k in self.missing:
+                continue
+            rev, opex = round(self.revenue(k), 2), round(self.opex(k), 2)
+            inc = {"sales_revenue": round(rev * 0.95, 2)}
+            inc["other_operating_income"] = round(rev - inc["sales_revenue"], 2)
+            inc["operating_revenue"] = inc["sales_revenue"] + inc["other_operating_income"]
+            inc["cost_of_goods_sold"] = round(opex * 0.5, 2)
+            inc["payroll_expenses"] = round(opex * 0.3, 2)
+            inc["depreciation"] = round(opex * 0.05, 2)
+            inc["other_operating_expenses"] = round(
+                opex - inc["cost_of_goods_sold"] - inc["payroll_expenses"] - inc["depreciation"], 2
+            )
+            inc["operating_expenses"] = (
+                inc["cost_of_goods_sold"]
+                + inc["payroll_expenses"]
+                + inc["depreciation"]
+                + inc["other_operating_expenses"]
+            )
+            inc["operating_result"] = inc["operating_revenue"] - inc["operating_expenses"]
+            inc["financial_income"] = 1_000.0 if rev else 0.0
+            inc["financial_expenses"] = 3_000.0 if rev else 0.0
+            inc["result_before_tax"] = (
+                inc["operating_result"] + inc["financial_income"] - inc["financial_expenses"]
+            )
+            inc["tax_expense"] = round(max(0.0, inc["result_before_tax"] * 0.22), 2)
+            inc["net_result"] = inc["result_before_tax"] - inc["tax_expense"]
+            retained += inc["net_result"]
+            if ym[0] != ytd_year:
+                ytd, ytd_year = dict.fromkeys(INCOME, 0.0), ym[0]
+            ytd = {line: ytd[line] + inc[line] for line in INCOME}
+
+            bal = {
+                "intangible_assets": round(self.fixed_assets * 0.1, 2),
+                "tangible_fixed_assets": round(self.fixed_assets * 0.8, 2),
+                "financial_fixed_assets": round(self.fixed_assets * 0.1, 2),
+                "inventory": self.inventory,
+                "accounts_receivable": self.receivables,
+                "other_receivables": 0.0,
+                "share_capital": self.share_capital,
+                "retained_earnings": round(retained, 2),
+                "provisions": 0.0,
+                "long_term_liabilities": self.long_term,
+                "accounts_payable": self.payables,
+                "tax_payable": 0.0,
+                "public_duties_payable": self.duties,
+                "other_short_term_liabilities": self.other_short_term,
+            }
+            bal["total_fixed_assets"] = (
+                bal["intangible_assets"]
+                + bal["tangible_fixed_assets"]
+                + bal["financial_fixed_assets"]
+            )
+            bal["total_equity"] = bal["share_capital"] + bal["retained_earnings"]
+            bal["total_short_term_liabilities"] = (
+                bal["accounts_payable"]
+                + bal["tax_payable"]
+                + bal["public_duties_payable"]
+                + bal["other_short_term_liabilities"]
+            )
+            bal["total_liabilities"] = (
+                bal["provisions"]
+                + bal["long_term_liabilities"]
+                + bal["total_short_term_liabilities"]
+            )
+            bal["total_equity_and_liabilities"] = bal["total_equity"] + bal["total_liabilities"]
+            non_cash = bal["total_fixed_assets"] + self.inventory + self.receivables
+            bal["cash_and_bank"] = round(bal["total_equity_and_liabilities"] - non_cash, 2)
+            bal["total_current_assets"] = (
+                bal["inventory"]
+                + bal["accounts_receivable"]
+                + bal["other_receivables"]
+                + bal["cash_and_bank"]
+            )
+            bal["total_assets"] = bal["total_fixed_assets"] + bal["total_current_assets"]
+
+            month = dict(inc)
+            if k in self.null_revenue:
+                month["operating_revenue"] = None
+            end = month_end(ym)
+            row = {
+                "organization_number": self.org,
+                "snapshot_date": end,
+                "id": int(self.org) * 1000 + k,
+                "updated_at": datetime(end.year, end.month, end.day, 18, tzinfo=UTC)
+                + timedelta(days=1),
+                "symetrisk_real_time_accounts_format_version": "2025-09-19",
+                "year": ym[0],
+                "month": ym[1],
+                "currency": "NOK",
+            }
+            row |= {f"income_statement__month__{x}": month[x] for x in INCOME}
+            row |= {f"income_statement__year_to_date__{x}": ytd[x] for x in INCOME}
+            row |= {f"balance_sheet__{x}": bal[x] for x in BALANCE}
+            row["_k"] = k
+            rows.append(row)
+        return rows
+
+
+def portfolio() -> list[Borrower]:
+    grow = lambda k: 1_000_000.0 * (1 + 0.01 * k) * (1 + 0.1 * math.sin(k))  # noqa: E731
+    losses = {10, 11, 20, 21, 22, 26, 27, 29}
+    borrowers = [
+        # healthy: growing, profitable, cash-rich; raises no warning. Its newest months revised.
+        Borrower(
+            "healthy",
+            revenue=grow,
+            opex=lambda k: 0.85 * grow(k),
+            revisions={33: 2, 34: 3},
+            scores=[
+                (datetime(2025, 6, 1, tzinfo=UTC), 71.0),
+                (datetime(2025, 12, 1, tzinfo=UTC), 64.0),
+            ],
+            nace_section="C",
+        ),
+        # short: 8 months of history, so every 12-month figure is null.
+        Borrower("short", start=(2025, 5), months=8, nace_section="C"),
+        # gappy: one missing month, then two in a row (not stale: at most 2 months of silence).
+        Borrower("gappy", missing={14, 20, 21}),
+        # stale_gap: three months in a row missing in the middle.
+        Borrower("stale_gap", missing={10, 11, 12}),
+        # stopped: last snapshot four months before the portfolio's newest month.
+        Borrower("stopped", months=32),
+        # null_revenue: one month's operating_revenue is null.
+        Borrower("null_revenue", null_revenue={20}),
+        # zero_revenue: no revenue at all (no margin, no growth), small running costs.
+        Borrower("zero_revenue", revenue=const(0.0), opex=const(20_000.0), nace_section="L"),
+        # negative_revenue: credit notes exceed sales for 15 months, then normal sales.
+        Borrower(
+            "negative_revenue",
+            revenue=lambda k: -50_000.0 if k < 15 else 200_000.0,
+            opex=const(10_000.0),
+            nace_section="L",
+        ),
+        # zero_assets: a dormant shell with an all-zero balance sheet.
+        Borrower(
+            "zero_assets",
+            revenue=const(0.0),
+            opex=const(0.0),
+            share_capital=0.0,
+            retained0=0.0,
+            fixed_assets=0.0,
+            inventory=0.0,
+            receivables=0.0,
+            long_term=0.0,
+            payables=0.0,
+            duties=0.0,
+            other_short_term=0.0,
+            nace_section="L",
+        ),
+        # negative_equity: modest equity, then heavy losses from month 18 on.
+        Borrower(
+            "negative_equity",
+            opex=lambda k: 900_000.0 if k < 18 else 1_600_000.0,
+            retained0=1_500_000.0,
+            nace_section="F",
+        ),
+        # thin_equity: equity about 5 % of assets, break-even, enough cash.
+        Borrower(
+            "thin_equity",
+            revenue=const(90_000.0),
+            opex=const(90_000.0),
+            retained0=200_000.0,
+            fixed_assets=3_000_000.0,
+            inventory=1_000_000.0,
+            receivables=1_500_000.0,
+            long_term=3_500_000.0,
+            payables=1_500_000.0,
+            duties=200_000.0,
+            other_short_term=300_000.0,
+            nace_section="F",
+        ),
+        # healthy_thin_margin: equity ratio just above 10 %, always grey/safe, cash-rich.
+        Borrower(
+            "healthy_thin_margin",
+            revenue=const(400_000.0),
+            opex=const(380_000.0),
+            retained0=600_000.0,
+            fixed_assets=1_000_000.0,
+            inventory=500_000.0,
+            receivables=500_000.0,
+            long_term=2_000_000.0,
+            payables=2_000_000.0,
+            duties=300_000.0,
+            other_short_term=1_000_000.0,
+            nace_section="F",
+        ),
+        # sliding: losses that grow slowly, so Altman Z'' walks from safe through grey into
+        # distress in small monthly steps (the zone boundaries are crossed, not jumped over).
+        Borrower(
+            "sliding",
+            revenue=const(400_000.0),
+            opex=lambda k: 370_000.0 + 2_500.0 * k,
+            retained0=600_000.0,
+            fixed_assets=1_000_000.0,
+            inventory=500_000.0,
+            receivables=500_000.0,
+            long_term=2_000_000.0,
+            payables=2_000_000.0,
+            duties=300_000.0,
+            other_short_term=1_000_000.0,
+            nace_section="F",
+        ),
+        # declining: revenue halves from month 18 on, still profitable.
+        Borrower(
+            "declining",
+            revenue=lambda k: 1_000_000.0 if k < 18 else 500_000.0,
+            opex=lambda k: 0.8 * (1_000_000.0 if k < 18 else 500_000.0),
+        ),
+        # loss_streak: losses in months 10-11 (two), 20-22 (three: fires at 22), and 26, 27, 29
+        # around a missing month 28 (not three calendar months in a row).
+        Borrower(
+            "loss_streak",
+            opex=lambda k: 1_200_000.0 if k in losses else 900_000.0,
+            missing={28},
+        ),
+        # loss_pairs: losses two months at a time, never three in a row.
+        Borrower(
+            "loss_pairs",
+            opex=lambda k: 1_200_000.0 if k in {5, 6, 8, 9, 12, 13, 15} else 800_000.0,
+            missing={14},
+        ),
+        # cash_poor: profitable and solid, but cash covers well under 3 months of costs.
+        Borrower(
+            "cash_poor",
+            opex=const(950_000.0),
+            retained0=1_000_000.0,
+            fixed_assets=1_000_000.0,
+            inventory=200_000.0,
+            receivables=300_000.0,
+            long_term=500_000.0,
+            payables=300_000.0,
+            duties=100_000.0,
+            other_short_term=100_000.0,
+            scores=[(datetime(2025, 11, 3, tzinfo=UTC), 40.0)],
+        ),
+        # revoked: consent revoked on 2025-10-14; its snapshots stop after October (2 silent
+        # months up to the portfolio's newest month: not stale).
+        Borrower("revoked", months=34, revoked=datetime(2025, 10, 14, 9, 30, tzinfo=UTC)),
+        # requested: asked for access, never approved, no snapshots.
+        Borrower("requested", months=0, state="access_requested", nace_section="J"),
+    ]
+    for i, b in enumerate(borrowers):
+        b.org = org_number(i + 1)
+    return borrowers
+
+
+BORROWERS = portfolio()
+BY_KEY = {b.key: b for b in BORROWERS}
+BY_ORG = {b.org: b for b in BORROWERS}
+
+RAW_TYPES = {
+    "organization_number": "varchar",
+    "snapshot_date": "date",
+    "id": "bigint",
+    "updated_at": "timestamptz",
+    "symetrisk_real_time_accounts_format_version": "varchar",
+    "year": "bigint",
+    "month": "bigint",
+    "currency": "varchar",
+    **{f"income_statement__month__{x}": "double" for x in INCOME},
+    **{f"income_statement__year_to_date__{x}": "double" for x in INCOME},
+    **{f"balance_sheet__{x}": "double" for x in BALANCE},
+}
+
+
+def write_table(con, schema: str, name: str, rows: list[dict], types: dict[str, str]) -> None:
+    """Create schema.name with the given column types and the rows (plus dlt's columns)."""
+    columns = {**types, "_dlt_load_id": "varchar", "_dlt_id": "varchar"}
+    ddl = ", ".join(f'"{c}" {t}' for c, t in columns.items())
+    con.execute(f"create schema if not exists {schema}")
+    con.execute(f"create table {schema}.{name} ({ddl})")
+    if not rows:
+        return
+    frame = pd.DataFrame([{c: r.get(c) for c in types} for r in rows], columns=list(types))
+    frame["_dlt_load_id"] = "1700000000.0"
+    frame["_dlt_id"] = [f"id{i}" for i in range(len(frame))]
+    con.register("frame_to_load", frame)
+    con.execute(f"insert into {schema}.{name} by name select * from frame_to_load")
+    con.unregister("frame_to_load")
+
+
+def relationship_rows(b: Borrower) -> list[dict]:
+    """dlt SCD2 versions: requested, then approved, then (maybe) revoked."""
+    requested = datetime(2022, 12, 1, 8, tzinfo=UTC)
+    approved = datetime(2022, 12, 5, 8, tzinfo=UTC)
+    base = {"id": BORROWERS.index(b) + 1, "organization_number": b.org, "company_name": b.key}
+    versions = [
+        base | {"relationship_state": "access_requested", "requested_at": requested},
+    ]
+    if b.state != "access_requested":
+        versions.append(
+            versions[0] | {"relationship_state": "access_approved", "approved_at": approved}
+        )
+    if b.revoked:
+        versions.append(
+            versions[-1] | {"relationship_state": "access_revoked", "revoked_at": b.revoked}
+        )
+    for v, nxt in zip(versions, versions[1:] + [None], strict=True):
+        v["updated_at"] = v.get("revoked_at") or v.get("approved_at") or v["requested_at"]
+        v["_dlt_valid_from"] = v["updated_at"]
+        v["_dlt_valid_to"] = nxt and (nxt.get("revoked_at") or nxt.get("approved_at"))
+    return versions
+
+
+def write_raw(con, schema: str = "symetrisk_raw", with_versions: bool = True) -> None:
+    snapshots = [r for b in BORROWERS for r in b.snapshot_rows()]
+    write_table(con, schema, "accounting_snapshots", snapshots, RAW_TYPES)
+    if with_versions:
+        versions = []
+        for r in snapshots:
+            b = BY_ORG[r["organization_number"]]
+            for v in range(b.revisions.get(r["_k"], 1)):
+                versions.append(
+                    {
+                        "organization_number": r["organization_number"],
+                        "snapshot_date": r["snapshot_date"],
+                        "updated_at": r["updated_at"] + timedelta(days=v),
+                        "id": r["id"],
+                        "first_seen_at": r["updated_at"] + timedelta(days=v, hours=1),
+                        **{
+                            x: r[f"income_statement__month__{x}"]
+                            for x in ("operating_revenue", "operating_result", "net_result")
+                        },
+                        **{
+                            x: r[f"balance_sheet__{x}"]
+                            for x in ("total_equity", "total_assets", "cash_and_bank")
+                        },
+                    }
+                )
+        vtypes = {
+            "organization_number": "varchar",
+            "snapshot_date": "date",
+            "updated_at": "timestamptz",
+            "id": "bigint",
+            "first_seen_at": "timestamptz",
+            **dict.fromkeys(
+                [
+                    "operating_revenue",
+                    "operating_result",
+                    "net_result",
+                    "total_equity",
+                    "total_assets",
+                    "cash_and_bank",
+                ],
+                "double",
+            ),
+        }
+        write_table(con, schema, "accounting_snapshot_versions", versions, vtypes)
+    borrowers = [
+        {
+            "organization_number": b.org,
+            "name": f"{b.key.replace('_', ' ').title()} AS",
+            "nace_code": f"{ord(b.nace_section) - 60}.100",
+            "nace_section": b.nace_section,
+            "founded_date": date(2010, 1, 1) + timedelta(days=97 * i),
+            "municipality": "Oslo",
+            "accounting_system": "tripletex",
+            "connection_status": "connected",
+            "consented_to_share_data": b.state == "access_approved" and not b.revoked,
+            "relationship_state": "access_revoked" if b.revoked else b.state,
+        }
+        for i, b in enumerate(BORROWERS)
+    ]
+    btypes = {
+        "organization_number": "varchar",
+        "name": "varchar",
+        "nace_code": "varchar",
+        "nace_section": "varchar",
+        "founded_date": "date",
+        "municipality": "varchar",
+        "accounting_system": "varchar",
+        "connection_status": "varchar",
+        "consented_to_share_data": "boolean",
+        "relationship_state": "varchar",
+    }  # first/last_snapshot_date left out: the runner must cope with missing columns
+    write_table(con, schema, "borrowers", borrowers, btypes)
+    rtypes = {
+        "id": "bigint",
+        "organization_number": "varchar",
+        "company_name": "varchar",
+        "relationship_state": "varchar",
+        "requested_at": "timestamptz",
+        "approved_at": "timestamptz",
+        "revoked_at": "timestamptz",
+        # no denied_at: dlt makes no column for a field that was always null
+        "updated_at": "timestamptz",
+        "_dlt_valid_from": "timestamptz",
+        "_dlt_valid_to": "timestamptz",
+    }
+    rels = [v for b in BORROWERS for v in relationship_rows(b)]
+    write_table(con, schema, "relationships", rels, rtypes)
+    scores = [
+        {
+            "organization_number": b.org,
+            "score": s,
+            "risk_class": "B",
+            "probability_of_default": (100 - s) / 1000,
+            "calculated_at": at,
+            "based_on_snapshot_date": month_end(add_months(AS_OF, -1)),
+            "fetched_at": at + timedelta(hours=2),
+        }
+        for b in BORROWERS
+        for at, s in b.scores
+    ]
+    stypes = {
+        "organization_number": "varchar",
+        "score": "bigint",
+        "risk_class": "varchar",
+        "probability_of_default": "double",
+        "calculated_at": "timestamptz",
+        "based_on_snapshot_date": "date",
+        "fetched_at": "timestamptz",
+    }
+    write_table(con, schema, "credit_scores", scores, stypes)
+    # No `debtors` table at all: a bank client has none.
+
+
+# --- the expected values, in plain Python ------------------------------------------------------
+
+
+def div(a, b):
+    return None if a is None or b is None or b <= 0 else a / b
+
+
+def expected_months() -> dict[tuple[str, date], dict]:
+    """Every KPI of fct_borrower_month, from the builder's rows, with loops over months."""
+    out = {}
+    for b in BORROWERS:
+        rows = {(r["year"], r["month"]): r for r in b.snapshot_rows()}
+
+        def val(ym, line, rows=rows):
+            r = rows.get(ym)
+            if r is None:
+                return None
+            key = (
+                f"balance_sheet__{line}" if line in BALANCE else f"income_statement__month__{line}"
+            )
+            return r[key]
+
+        def last_n(ym, n, f):
+            values = [f(add_months(ym, -j)) for j in range(n)]
+            return None if any(v is None for v in values) else values
+
+        def t12(ym, f):
+            values = last_n(ym, 12, f)
+            return None if values is None else sum(values)
+
+        for ym in sorted(rows):
+            e = {"organization_number": b.org, "month_end": month_end(ym), "_ym": ym}
+            e["revenue_t12m"] = t12(ym, lambda m: val(m, "operating_revenue"))
+            e["ebitda_t12m"] = t12(
+                ym,
+                lambda m: (
+                    None
+                    if val(m, "operating_result") is None
+                    else val(m, "operating_result") + val(m, "depreciation")
+                ),
+            )
+            e["operating_result_t12m"] = t12(ym, lambda m: val(m, "operating_result"))
+            e["ebitda_margin_t12m"] = div(e["ebitda_t12m"], e["revenue_t12m"])
+            ta, te = val(ym, "total_assets"), val(ym, "total_equity")
+            tl, tca = val(ym, "total_liabilities"), val(ym, "total_current_assets")
+            tstl = val(ym, "total_short_term_liabilities")
+            e["equity_ratio"] = div(te, ta)
+            e["current_ratio"] = div(tca, tstl)
+            opex = last_n(ym, 3, lambda m: val(m, "operating_expenses"))
+            e["avg_operating_expenses_3m"] = None if opex is None else sum(opex) / 3
+            e["cash_cover_months"] = div(val(ym, "cash_and_bank"), e["avg_operating_expenses_3m"])
+            x1 = div(tca - tstl, ta)
+            x2 = div(val(ym, "retained_earnings"), ta)
+            x3 = div(e["operating_result_t12m"], ta)
+            x4 = div(te, tl)
+            parts = (x1, x2, x3, x4)
+            z = None if None in parts else 6.56 * x1 + 3.26 * x2 + 6.72 * x3 + 1.05 * x4
+            e["altman_z"] = z
+            e["altman_zone"] = (
+                None if z is None else "safe" if z > 2.6 else "grey" if z >= 1.1 else "distress"
+            )
+            e["total_equity"] = te
+            e["operating_result"] = val(ym, "operating_result")
+            k = months_between(b.start, ym)
+            e["version_count"] = b.revisions.get(k, 1)
+            e["is_revised"] = e["version_count"] > 1
+            out[(b.org, e["month_end"])] = e
+        for ym in sorted(rows):
+            e = out[(b.org, month_end(ym))]
+            prior = out.get((b.org, month_end(add_months(ym, -12))))
+            e["revenue_t12m_prior_year"] = prior and prior["revenue_t12m"]
+            e["revenue_growth_yoy"] = (
+                None
+                if e["revenue_t12m"] is None or div(1, e["revenue_t12m_prior_year"]) is None
+                else e["revenue_t12m"] / e["revenue_t12m_prior_year"] - 1
+            )
+            prev = out.get((b.org, month_end(add_months(ym, -1))))
+            e["previous_month_altman_zone"] = prev and prev["altman_zone"]
+    return out
+
+
+def expected_warnings(months: dict) -> dict[tuple[str, str, date], float | None]:
+    """(org, flag, month_end) -> metric_value, by the rules of issue 4, in loops."""
+    out = {}
+    by_org: dict[str, dict] = {}
+    for (org, _), e in months.items():
+        by_org.setdefault(org, {})[e["_ym"]] = e
+    for org, rows in by_org.items():
+        for ym, e in rows.items():
+            end = e["month_end"]
+            if e["total_equity"] is not None and e["total_equity"] < 0:
+                out[(org, "negative_equity", end)] = e["total_equity"]
+            if e["equity_ratio"] is not None and e["equity_ratio"] < 0.10:
+                out[(org, "low_equity_ratio", end)] = e["equity_ratio"]
+            if e["revenue_growth_yoy"] is not None and e["revenue_growth_yoy"] < -0.20:
+                out[(org, "revenue_decline_yoy", end)] = e["revenue_growth_yoy"]
+            three = [rows.get(add_months(ym, -j)) for j in range(3)]
+            if all(
+                r and r["operating_result"] is not None and r["operating_result"] < 0 for r in three
+            ):
+                out[(org, "operating_loss_3_months", end)] = e["operating_result"]
+            if e["cash_cover_months"] is not None and e["cash_cover_months"] < 3:
+                out[(org, "low_cash_cover", end)] = e["cash_cover_months"]
+            previous = rows.get(add_months(ym, -1))
+            if e["altman_zone"] == "distress" and (
+                previous is None or previous["altman_zone"] != "distress"
+            ):
+                out[(org, "altman_distress_entry", end)] = e["altman_z"]
+        reported = sorted(rows)
+        for this, nxt in zip(reported, reported[1:] + [None], strict=True):
+            silent = months_between(this, nxt) - 1 if nxt else months_between(this, AS_OF)
+            if silent > 2:
+                out[(org, "stale_data", month_end(add_months(this, 3)))] = float(silent)
+    for b in BORROWERS:
+        if b.revoked:
+            out[(b.org, "consent_revoked", month_end((b.revoked.year, b.revoked.month)))] = None
+    return out
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    write_raw(con)
+    report = build_models(con)
+    yield con, report
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def expected():
+    months = expected_months()
+    return months, expected_warnings(months)
+
+
+def fetch(con, sql: str) -> list[dict]:
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def same(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
+    return a == b
+
+
+# --- tests -------------------------------------------------------------------------------------
+
+
+def test_builder_keeps_the_accounts_consistent():
+    for b in BORROWERS:
+        ytd_sum: dict[tuple[int, str], float] = {}
+        for r in b.snapshot_rows():
+            bs = lambda x, r=r: r[f"balance_sheet__{x}"]  # noqa: E731
+            assert math.isclose(
+                bs("total_assets"), bs("total_equity_and_liabilities"), abs_tol=0.01
+            )
+            assert math.isclose(
+                bs("total_current_assets"),
+                bs("inventory")
+                + bs("accounts_receivable")
+                + bs("other_receivables")
+                + bs("cash_and_bank"),
+                abs_tol=0.01,
+            )
+            m = lambda x, r=r: r[f"income_statement__month__{x}"]  # noqa: E731
+            if m("operating_revenue") is not None:
+                assert math.isclose(
+                    m("operating_result"),
+                    m("operating_revenue") - m("operating_expenses"),
+                    abs_tol=0.01,
+                )
+            for line in ("operating_result", "net_result"):
+                key = (r["year"], line)
+                ytd_sum[key] = ytd_sum.get(key, 0.0) + m(line)
+                assert math.isclose(
+                    r[f"income_statement__year_to_date__{line}"], ytd_sum[key], abs_tol=0.01
+                )
+
+
+def test_the_portfolio_exercises_every_edge_case(expected):
+    months, warnings = expected
+    of = lambda key: [e for (org, _), e in months.items() if org == BY_KEY[key].org]  # noqa: E731
+    assert all(e["revenue_t12m"] is None for e in of("short"))
+    assert any(e["revenue_t12m"] is None for e in of("gappy")[12:])  # a gap nulls the sum
+    assert any(e["revenue_t12m"] is None for e in of("null_revenue")[12:])
+    assert any(
+        e["revenue_t12m"] == 0 and e["ebitda_margin_t12m"] is None for e in of("zero_revenue")
+    )
+    assert any(
+        e["revenue_t12m"] is not None and e["revenue_t12m"] < 0 and e["ebitda_margin_t12m"] is None
+        for e in of("negative_revenue")
+    )
+    assert all(e["equity_ratio"] is None and e["altman_z"] is None for e in of("zero_assets"))
+    assert any(e["total_equity"] < 0 for e in of("negative_equity"))
+    assert any(e["is_revised"] for e in of("healthy"))
+    assert {z for e in of("healthy") for z in [e["altman_zone"]] if z} == {"safe"}
+    slide = [e["altman_z"] for e in of("sliding") if e["altman_z"] is not None]
+    assert any(2.5 < z <= 2.6 for z in slide) and any(1.1 <= z < 1.2 for z in slide)
+    assert any(0.9 < z < 1.1 for z in slide)
+    entry = [
+        e
+        for e in of("sliding")
+        if (e["organization_number"], "altman_distress_entry", e["month_end"]) in warnings
+    ]
+    assert [e["previous_month_altman_zone"] for e in entry] == ["grey"]
+
+
+KPI_COLUMNS = [
+    "revenue_t12m",
+    "ebitda_t12m",
+    "ebitda_margin_t12m",
+    "operating_result_t12m",
+    "revenue_t12m_prior_year",
+    "revenue_growth_yoy",
+    "equity_ratio",
+    "current_ratio",
+    "avg_operating_expenses_3m",
+    "cash_cover_months",
+    "altman_z",
+    "altman_zone",
+    "previous_month_altman_zone",
+    "version_count",
+    "is_revised",
+]
+
+
+def test_borrower_month_has_one_row_per_snapshot(warehouse, expected):
+    con, _ = warehouse
+    got = fetch(con, "select organization_number, month_end from analytics.fct_borrower_month")
+    assert sorted((r["organization_number"], r["month_end"]) for r in got) == sorted(expected[0])
+
+
+@pytest.mark.parametrize("column", KPI_COLUMNS)
+def test_kpi_equals_python(warehouse, expected, column):
+    con, _ = warehouse
+    got = {
+        (r["organization_number"], r["month_end"]): r[column]
+        for r in fetch(
+            con,
+            f"select organization_number, month_end, {column} from analytics.fct_borrower_month",
+        )
+    }
+    wrong = [
+        (BY_ORG[org].key, end, got.get((org, end)), e[column])
+        for (org, end), e in expected[0].items()
+        if not same(got.get((org, end)), e[column])
+    ]
+    assert not wrong, f"{column}: (borrower, month, sql, python) {wrong[:5]}"
+
+
+def test_warnings_equal_python(warehouse, expected):
+    con, _ = warehouse
+    rows = fetch(con, "select * from analytics.fct_early_warnings")
+    got = {(r["organization_number"], r["flag"], r["month_end"]): r for r in rows}
+    assert len(got) == len(rows), "a borrower, flag and month appears twice"
+    want = expected[1]
+    missing = sorted((BY_ORG[o].key, f, m) for o, f, m in want.keys() - got.keys())
+    extra = sorted((BY_ORG[o].key, f, m) for o, f, m in got.keys() - want.keys())
+    assert not missing and not extra, f"missing {missing[:5]}; unexpected {extra[:5]}"
+    for key, value in want.items():
+        assert same(got[key]["metric_value"], value), key
+        assert isinstance(json.loads(got[key]["details"]), dict)
+
+
+FLAG_PAIRS = {
+    "negative_equity": ("negative_equity", "thin_equity"),
+    "low_equity_ratio": ("thin_equity", "healthy_thin_margin"),
+    "revenue_decline_yoy": ("declining", "healthy"),
+    "operating_loss_3_months": ("loss_streak", "loss_pairs"),
+    "low_cash_cover": ("cash_poor", "healthy"),
+    "stale_data": ("stale_gap", "gappy"),
+    "consent_revoked": ("revoked", "healthy"),
+    "altman_distress_entry": ("negative_equity", "healthy_thin_margin"),
+}
+
+
+@pytest.mark.parametrize("flag", sorted(FLAG_PAIRS))
+def test_each_warning_fires_on_its_borrower_and_not_on_its_twin(warehouse, flag):
+    con, _ = warehouse
+    fired = {
+        BY_ORG[org].key
+        for (org,) in con.execute(
+            "select distinct organization_number from analytics.fct_early_warnings where flag = ?",
+            [flag],
+        ).fetchall()
+    }
+    trigger, twin = FLAG_PAIRS[flag]
+    assert trigger in fired
+    assert twin not in fired
+
+
+def test_warning_months_follow_the_definitions(warehouse):
+    con, _ = warehouse
+
+    def months_of(key, flag):
+        rows = con.execute(
+            "select month_end from analytics.fct_early_warnings "
+            "where organization_number = ? and flag = ? order by month_end",
+            [BY_KEY[key].org, flag],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # three losses in a row end in month 22; the 26, 27, (28 missing), 29 run does not count
+    assert months_of("loss_streak", "operating_loss_3_months") == [month_end(add_months(FIRST, 22))]
+    # silence in months 10-12 after month 9: fires once, in month 12
+    assert months_of("stale_gap", "stale_data") == [month_end(add_months(FIRST, 12))]
+    # last snapshot in month 31 (2025-08): fires in 2025-11
+    assert months_of("stopped", "stale_data") == [month_end((2025, 11))]
+    assert months_of("revoked", "stale_data") == []
+    assert months_of("revoked", "consent_revoked") == [date(2025, 10, 31)]
+    assert len(months_of("negative_equity", "altman_distress_entry")) == 1
+
+
+def test_trend_equals_python(warehouse, expected):
+    con, _ = warehouse
+    months = expected[0]
+    rows = {
+        r["organization_number"]: r
+        for r in fetch(con, "select * from analytics.fct_borrower_trend")
+    }
+    with_snapshots = {org for org, _ in months}
+    assert set(rows) == with_snapshots
+    for org in with_snapshots:
+        b, got = BY_ORG[org], rows[org]
+        own = sorted((e for (o, _), e in months.items() if o == org), key=lambda e: e["_ym"])
+        newest = own[-1]
+        year_ago = months.get((org, month_end(add_months(newest["_ym"], -12))))
+        for name in ("revenue_t12m", "ebitda_margin_t12m", "equity_ratio", "altman_z"):
+            want = None
+            if year_ago and newest[name] is not None and year_ago[name] is not None:
+                want = newest[name] - year_ago[name]
+            assert same(got[f"{name}_change_12m"], want), (b.key, name)
+        revenue = [
+            months.get((org, month_end(add_months(newest["_ym"], -j)))) for j in range(11, -1, -1)
+        ]
+        ys = [
+            None
+            if r is None
+            else next(
+                x["income_statement__month__operating_revenue"]
+                for x in b.snapshot_rows()
+                if (x["year"], x["month"]) == r["_ym"]
+            )
+            for r in revenue
+        ]
+        slope = None
+        if None not in ys:
+            mean_x, mean_y = 5.5, sum(ys) / 12
+            slope = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(ys)) / sum(
+                (x - mean_x) ** 2 for x in range(12)
+            )
+        assert same(got["revenue_slope_12m"], slope), b.key
+        assert got["months_of_history"] == len(own)
+        assert got["months_since_newest_snapshot"] == months_between(newest["_ym"], AS_OF)
+        if b.scores:
+            ordered = sorted(b.scores)
+            assert got["credit_score"] == ordered[-1][1]
+            want_change = ordered[-1][1] - ordered[-2][1] if len(ordered) > 1 else None
+            assert same(got["credit_score_change"], want_change)
+        else:
+            assert got["credit_score"] is None
+
+
+def test_portfolio_month_equals_python(warehouse, expected):
+    con, _ = warehouse
+    months, warnings = expected
+    warned = {(org, end) for org, _, end in warnings}
+    groups: dict[tuple[date, str], list] = {}
+    for (org, end), e in months.items():
+        groups.setdefault((end, BY_ORG[org].nace_section), []).append((org, e))
+    rows = fetch(con, "select * from analytics.fct_portfolio_month")
+    assert {(r["month_end"], r["nace_section"]) for r in rows} == set(groups)
+    for r in rows:
+        members = groups[(r["month_end"], r["nace_section"])]
+        revenue = [e["revenue_t12m"] for _, e in members if e["revenue_t12m"] is not None]
+        ratios = [e["equity_ratio"] for _, e in members if e["equity_ratio"] is not None]
+        open_ = sum((org, end) in warned for org, end in [(o, r["month_end"]) for o, _ in members])
+        assert r["borrowers"] == len(members)
+        assert same(r["revenue_t12m"], sum(revenue) if revenue else None)
+        assert same(r["median_equity_ratio"], statistics.median(ratios) if ratios else None)
+        assert same(r["share_with_open_warning"], open_ / len(members))
+
+
+def test_dim_borrower_names_every_borrower_and_its_consent(warehouse):
+    con, _ = warehouse
+    rows = {r["organization_number"]: r for r in fetch(con, "select * from analytics.dim_borrower")}
+    assert set(rows) == {b.org for b in BORROWERS}
+    for b in BORROWERS:
+        r = rows[b.org]
+        assert r["nace_section"] == b.nace_section
+        assert r["borrower_name"].startswith(b.key.replace("_", " ").title())
+        assert r["relationship_state"] == ("access_revoked" if b.revoked else b.state)
+        assert r["consent_requested_at"] == datetime(2022, 12, 1, 8, tzinfo=UTC)
+        assert r["consent_revoked_at"] == b.revoked
+        assert (r["consent_approved_at"] is None) == (b.state == "access_requested")
+        assert r["consent_denied_at"] is None
+
+
+def test_assertions_pass_and_missing_raw_pieces_are_noted(warehouse):
+    _, report = warehouse
+    assert report.assertions and all(a.passed for a in report.assertions)
+    notes = " ".join(report.stand_ins)
+    assert "debtors is missing" in notes
+    assert "denied_at" in notes and "first_snapshot_date" in notes
+
+
+def test_a_fresh_warehouse_without_versions_marks_nothing_revised(tmp_path):
+    con = duckdb.connect(str(tmp_path / "fresh.duckdb"))
+    write_raw(con, with_versions=False)
+    report = build_models(con)
+    assert any("accounting_snapshot_versions is missing" in n for n in report.stand_ins)
+    revised, total = con.execute(
+        "select count(*) filter (where is_revised), count(*) from analytics.fct_borrower_month"
+    ).fetchone()
+    assert revised == 0 and total == len(expected_months())
+    con.close()
+
+
+def test_models_read_a_raw_schema_of_any_name_into_any_schema(tmp_path):
+    con = duckdb.connect(str(tmp_path / "renamed.duckdb"))
+    write_raw(con, schema="bank_raw")
+    build_models(con, raw_schema="bank_raw", schema="credit")
+    n = con.execute("select count(*) from credit.fct_borrower_month").fetchone()[0]
+    assert n == len(expected_months())
+    assert (
+        con.execute(
+            "select count(*) from information_schema.schemata where schema_name = 'analytics'"
+        ).fetchone()[0]
+        == 0
+    )
+    con.close()

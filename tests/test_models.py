@@ -443,31 +443,39 @@ def relationship_rows(b: Borrower) -> list[dict]:
     return versions
 
 
+def version_rows(snapshots: list[dict]) -> list[dict]:
+    """Every version the loader saw of each month; earlier versions of a revised month carry
+    smaller figures (2 % less per later revision), the newest equals the snapshot."""
+    versions = []
+    for r in snapshots:
+        count = BY_ORG[r["organization_number"]].revisions.get(r["_k"], 1)
+        for v in range(count):
+            factor = 1 - 0.02 * (count - 1 - v)
+            figures = {
+                x: r[f"income_statement__month__{x}"]
+                for x in ("operating_revenue", "operating_result", "net_result")
+            } | {
+                x: r[f"balance_sheet__{x}"]
+                for x in ("total_equity", "total_assets", "cash_and_bank")
+            }
+            versions.append(
+                {
+                    "organization_number": r["organization_number"],
+                    "snapshot_date": r["snapshot_date"],
+                    "updated_at": r["updated_at"] + timedelta(days=v),
+                    "id": r["id"],
+                    "first_seen_at": r["updated_at"] + timedelta(days=v, hours=1),
+                    **{k: None if x is None else x * factor for k, x in figures.items()},
+                }
+            )
+    return versions
+
+
 def write_raw(con, schema: str = "symetrisk_raw", with_versions: bool = True) -> None:
     snapshots = [r for b in BORROWERS for r in b.snapshot_rows()]
     write_table(con, schema, "accounting_snapshots", snapshots, RAW_TYPES)
     if with_versions:
-        versions = []
-        for r in snapshots:
-            b = BY_ORG[r["organization_number"]]
-            for v in range(b.revisions.get(r["_k"], 1)):
-                versions.append(
-                    {
-                        "organization_number": r["organization_number"],
-                        "snapshot_date": r["snapshot_date"],
-                        "updated_at": r["updated_at"] + timedelta(days=v),
-                        "id": r["id"],
-                        "first_seen_at": r["updated_at"] + timedelta(days=v, hours=1),
-                        **{
-                            x: r[f"income_statement__month__{x}"]
-                            for x in ("operating_revenue", "operating_result", "net_result")
-                        },
-                        **{
-                            x: r[f"balance_sheet__{x}"]
-                            for x in ("total_equity", "total_assets", "cash_and_bank")
-                        },
-                    }
-                )
+        versions = version_rows(snapshots)
         vtypes = {
             "organization_number": "varchar",
             "snapshot_date": "date",
@@ -994,3 +1002,39 @@ def test_models_read_a_raw_schema_of_any_name_into_any_schema(tmp_path):
         == 0
     )
     con.close()
+
+
+def test_snapshot_revisions_compare_first_and_newest_version(warehouse):
+    con, _ = warehouse
+    by_month: dict[tuple[str, date], list[dict]] = {}
+    for v in version_rows([r for b in BORROWERS for r in b.snapshot_rows()]):
+        by_month.setdefault((v["organization_number"], v["snapshot_date"]), []).append(v)
+    expected = {}
+    for key, versions in by_month.items():
+        if len(versions) < 2:
+            continue
+        first = min(versions, key=lambda v: v["updated_at"])
+        last = max(versions, key=lambda v: v["updated_at"])
+        revenue = first["operating_revenue"]
+        expected[key] = {
+            "versions": len(versions),
+            "operating_revenue_change": div_change(last["operating_revenue"], revenue),
+            "total_equity_change": div_change(last["total_equity"], first["total_equity"]),
+            "operating_revenue_change_pct": (
+                (last["operating_revenue"] - revenue) / revenue
+                if revenue is not None and last["operating_revenue"] is not None and revenue > 0
+                else None
+            ),
+        }
+    assert expected, "the test portfolio must revise some months"
+    rows = fetch(con, "select * from analytics.fct_snapshot_revisions")
+    got = {(r["organization_number"], r["month_end"]): r for r in rows}
+    assert set(got) == set(expected)
+    for key, want in expected.items():
+        for column, value in want.items():
+            assert same(got[key][column], value), (key, column, got[key][column], value)
+    assert any(abs(r["operating_revenue_change"] or 0) > 0 for r in rows)
+
+
+def div_change(last, first):
+    return None if last is None or first is None else last - first

@@ -1,0 +1,56 @@
+-- fct_snapshot_revisions: one row per borrower and month that was revised after it was first
+-- loaded (late vouchers booked after the month was first published), comparing the first
+-- version the loader saw with the newest one.
+--
+-- versions: how many distinct versions of the month were seen (always 2 or more here).
+-- first_updated_at / last_updated_at: the API's updated_at of the first and newest versions.
+-- <figure>_first, <figure>_last: the figure in the first and the newest version.
+-- <figure>_change: newest minus first, in NOK; null when either is unknown.
+-- operating_revenue_change_pct: that change over the first version's revenue; null unless the
+--   first version's revenue is positive.
+with ranked as (
+    select
+        *,
+        row_number() over (
+            partition by organization_number, month_end order by updated_at
+        ) as first_rank,
+        row_number() over (
+            partition by organization_number, month_end order by updated_at desc
+        ) as last_rank,
+        count(*) over (partition by organization_number, month_end) as versions
+    from analytics.stg_accounting_snapshot_versions
+),
+
+first_version as (
+    select * from ranked where first_rank = 1 and versions > 1
+),
+
+last_version as (
+    select * from ranked where last_rank = 1 and versions > 1
+)
+
+select
+    f.organization_number,
+    f.month_end,
+    f.versions,
+    f.updated_at as first_updated_at,
+    l.updated_at as last_updated_at,
+    f.operating_revenue as operating_revenue_first,
+    l.operating_revenue as operating_revenue_last,
+    l.operating_revenue - f.operating_revenue as operating_revenue_change,
+    case
+        when f.operating_revenue > 0
+            then (l.operating_revenue - f.operating_revenue) / f.operating_revenue
+    end as operating_revenue_change_pct,
+    f.operating_result as operating_result_first,
+    l.operating_result as operating_result_last,
+    l.operating_result - f.operating_result as operating_result_change,
+    f.total_equity as total_equity_first,
+    l.total_equity as total_equity_last,
+    l.total_equity - f.total_equity as total_equity_change,
+    f.cash_and_bank as cash_and_bank_first,
+    l.cash_and_bank as cash_and_bank_last,
+    l.cash_and_bank - f.cash_and_bank as cash_and_bank_change
+from first_version as f
+inner join last_version as l
+    on f.organization_number = l.organization_number and f.month_end = l.month_end

@@ -485,7 +485,7 @@ def build_models(
 # --- the `symetrisk models` command ------------------------------------------------------------
 
 
-def _default_database() -> str:
+def default_database() -> str:
     value = os.environ.get("DESTINATION__DUCKDB__CREDENTIALS", "").strip()
     if value.startswith("duckdb:///"):
         value = value[len("duckdb:///") :]
@@ -517,7 +517,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    database = args.database or _default_database()
+    database = args.database or default_database()
     remote = database.startswith(("md:", "motherduck:")) or database == ":memory:"
     if not remote and not Path(database).exists():
         print(

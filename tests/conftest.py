@@ -1,0 +1,76 @@
+"""Shared fixtures: a real sandbox server over HTTP on a free port.
+
+- `sandbox_server` (session): a default sandbox that tests must only read from. Tests that
+  change state (consent, the clock, faults, tokens) start their own with `start_sandbox`.
+- `start_sandbox(**options)`: a context manager for a sandbox with any `SandboxOptions`.
+- `bank`: a requests.Session authenticated as demo-bank against `sandbox_server`.
+- `fetch_all(session, url)`: every item of a paged list endpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+import requests
+
+from pipelines.sandbox.server import SandboxOptions, SandboxServer
+
+AS_OF = date(2026, 3, 31)
+DEFAULTS = {"borrowers": 40, "months": 24, "seed": 42, "as_of": AS_OF}
+
+
+@contextlib.contextmanager
+def start_sandbox(**options) -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxOptions(**{**DEFAULTS, **options})) as server:
+        yield server
+
+
+def session_for(server: SandboxServer, client_id: str = "demo-bank", scope: str | None = None):
+    session = requests.Session()
+    session.headers.update(server.headers(client_id, scope))
+    return session
+
+
+def fetch_all(session: requests.Session, url: str, limit: int = 100) -> list[dict]:
+    items: list[dict] = []
+    while True:
+        answer = session.get(url, params={"limit": limit, "skip": len(items)}, timeout=30)
+        answer.raise_for_status()
+        page = answer.json()
+        items += page["items"]
+        if not page["items"] or len(items) >= page["metadata"]["totalItems"]:
+            return items
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    with start_sandbox() as server:
+        yield server
+
+
+@pytest.fixture(name="start_sandbox")
+def start_sandbox_fixture():
+    return start_sandbox
+
+
+@pytest.fixture(scope="session")
+def bank(sandbox_server: SandboxServer) -> Iterator[requests.Session]:
+    with session_for(sandbox_server) as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def relationships(sandbox_server: SandboxServer, bank: requests.Session) -> list[dict]:
+    return fetch_all(bank, sandbox_server.api_url + "/relationships")
+
+
+@pytest.fixture(scope="session")
+def approved(relationships: list[dict]) -> list[str]:
+    return [
+        r["organization_number"]
+        for r in relationships
+        if r["relationship_state"] == "access_approved"
+    ]

@@ -12,6 +12,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("pipelines.load", "load the API (or the sandbox) into DuckDB, then build the models"),
     "models": ("pipelines.models", "build the SQL models and run their assertions"),
+    "sql": ("pipelines.query", "query the warehouse read-only"),
     "sandbox": ("pipelines.sandbox.command", "start the local Symetrisk sandbox API"),
 }
 

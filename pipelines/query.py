@@ -1,0 +1,48 @@
+"""`symetrisk sql`: query the warehouse read-only from the shell, so a new user needs no DuckDB
+command-line client. Bare table names resolve in the `analytics` marts; raw tables are
+`symetrisk_raw.<table>`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import duckdb
+
+from pipelines.warehouse import WarehouseMissing, open_marts
+
+EXAMPLES = """examples:
+  symetrisk sql "select * from fct_borrower_trend order by altman_z limit 10"
+  symetrisk sql "select flag, count(*) from fct_early_warnings group by flag"
+  symetrisk sql "select count(*) from symetrisk_raw.accounting_snapshots"
+  symetrisk sql --csv "select * from fct_portfolio_month" > portfolio.csv
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", help="one SQL statement")
+    parser.add_argument("--database", help="DuckDB file (default: data/symetrisk.duckdb)")
+    parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    parser.add_argument("--max-rows", type=int, default=40, help="rows shown as a table")
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        con = open_marts(args.database)
+    except WarehouseMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        relation = con.sql(args.query)
+        if relation is None:
+            return 0
+        if args.csv:
+            relation.df().to_csv(sys.stdout, index=False)
+        else:
+            relation.show(max_rows=args.max_rows, max_width=200)
+        return 0
+    except duckdb.Error as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()

@@ -1,0 +1,347 @@
+"""The HTTP side of the source, built on dlt's requests Client (retries with backoff that honour
+Retry-After) and RESTClient (paging), extended in three named places:
+
+- `SymetriskSession.send`: one shared rate limit for all threads, a pause for every thread after
+  a 429, request and retry counting, and one token renewal + resend after a 401;
+- `retry_on_broken_json`: a 200 whose body is not JSON (cut short, garbled) is retried like a
+  5xx; the parsed body is kept on the response so nothing parses it twice (orjson, fast);
+- `ApiRestClient`: reads pages from that parsed body.
+
+Sessions are per thread (dlt's Client keeps one per thread) over one shared connection pool."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import orjson
+from dlt.common.configuration import resolve_configuration
+from dlt.common.configuration.specs.runtime_configuration import RuntimeConfiguration
+from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.requests.retry import _make_retry
+from dlt.sources.helpers.requests.session import Session
+from dlt.sources.helpers.rest_client import RESTClient
+from requests import HTTPError, Response
+from requests.adapters import HTTPAdapter
+
+from . import settings
+from .auth import CognitoClientCredentials
+from .errors import SymetriskApiError, SymetriskConfigError
+from .paging import SkipPaginator
+from .stats import RunStats
+
+_JSON_ATTR = "_symetrisk_json"
+
+
+class BrokenJsonError(ValueError):
+    """A response body that should be JSON and is not (after retries)."""
+
+
+def response_json(response: Response) -> Any:
+    """The parsed body, parsed once (by the retry check) and kept on the response."""
+    cached = getattr(response, _JSON_ATTR, None)
+    if cached is not None:
+        return cached
+    try:
+        parsed = orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise BrokenJsonError(
+            f"the API sent a body that is not JSON for {response.request.method} "
+            f"{_path_of(response.url)} (HTTP {response.status_code})"
+        ) from exc
+    setattr(response, _JSON_ATTR, parsed)
+    return parsed
+
+
+def retry_on_broken_json(response: Response | None, exception: BaseException | None) -> bool:
+    """dlt retry predicate: retry a successful answer whose body does not parse."""
+    if response is None or response.status_code != 200:
+        return False
+    try:
+        setattr(response, _JSON_ATTR, orjson.loads(response.content))
+    except orjson.JSONDecodeError:
+        return True
+    return False
+
+
+def _path_of(url: str | None) -> str:
+    """The path of a URL without its query, for messages."""
+    if not url:
+        return "?"
+    rest = url.split("://", 1)[-1]
+    path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+    return path.split("?", 1)[0]
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class RateLimiter:
+    """One limit shared by every thread: at most `rps` requests per second (0 = no cap), and
+    nobody sends while a 429's Retry-After is running."""
+
+    def __init__(self, rps: float = 0.0) -> None:
+        self.interval = 1.0 / rps if rps and rps > 0 else 0.0
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_slot, self._paused_until)
+            if self.interval:
+                self._next_slot = start + self.interval
+        delay = start - now
+        if delay > 0:
+            time.sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+class SymetriskSession(Session):
+    """dlt's Session with the shared limiter, counting and the 401 renewal (see module doc)."""
+
+    limiter: RateLimiter
+    stats: RunStats
+    bearer: CognitoClientCredentials | None
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        attempt = getattr(request, "_symetrisk_attempt", 0)
+        request._symetrisk_attempt = attempt + 1
+        self.limiter.acquire()
+        self.stats.request(retry=attempt > 0)
+        try:
+            response = super().send(request, **kwargs)
+        except HTTPError as exc:  # raised by RESTClient's response hook
+            response = exc.response
+            if response is None or not self._answer(request, response):
+                raise
+            return self._resend_with_new_token(request, response, kwargs)
+        if self._answer(request, response):
+            return self._resend_with_new_token(request, response, kwargs)
+        return response
+
+    def _answer(self, request, response: Response) -> bool:  # type: ignore[no-untyped-def]
+        """Note the answer; True when it is a 401 worth one token renewal."""
+        code = response.status_code
+        self.stats.status(code)
+        if code == 429:
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            if wait:
+                self.limiter.pause(min(wait, settings.DEFAULT_MAX_RETRY_DELAY_S))
+        return (
+            code == 401
+            and self.bearer is not None
+            and not getattr(request, "_symetrisk_renewed", False)
+        )
+
+    def _resend_with_new_token(self, request, response: Response, kwargs):  # type: ignore[no-untyped-def]
+        request._symetrisk_renewed = True
+        response.close()
+        token = self.bearer.renew(request.headers.get("Authorization"))
+        request.headers["Authorization"] = f"Bearer {token}"
+        # the unwrapped send: a 429/5xx on the resend is retried by the outer retry loop
+        return SymetriskSession.send(self, request, **kwargs)
+
+
+class SymetriskHttp(Client):
+    """dlt's retrying Client whose per-thread sessions are SymetriskSessions."""
+
+    def __init__(
+        self,
+        stats: RunStats,
+        limiter: RateLimiter,
+        bearer: CognitoClientCredentials | None = None,
+        concurrency: int = settings.DEFAULT_CONCURRENCY,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("raise_for_status", False)
+        super().__init__(**kwargs)
+        self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=concurrency + 4)
+        self.stats = stats
+        self.limiter = limiter
+        self.bearer = bearer
+
+    def _make_session(self) -> Session:
+        # dlt's Client._make_session, with our Session class and its collaborators
+        session = SymetriskSession(**self._session_kwargs)
+        for key, value in self._session_attrs.items():
+            setattr(session, key, value)
+        session.mount("http://", self._adapter)
+        session.mount("https://", self._adapter)
+        session.limiter = self.limiter
+        session.stats = self.stats
+        session.bearer = self.bearer
+        session.send = _make_retry(**self._retry_kwargs).wraps(session.send)
+        return session
+
+
+class ApiRestClient(RESTClient):
+    """dlt's RESTClient reading page data from the body parsed once by the retry check."""
+
+    def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
+        body = response_json(response)
+        if data_selector == "items" and isinstance(body, dict):
+            items = body.get("items")
+            return items if isinstance(items, list) else []
+        return super().extract_response(response, data_selector)
+
+
+class Api:
+    """The Symetrisk API as the resources see it: JSON objects and pages of items, from any
+    thread, with one auth, one limiter and one set of counters."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        scope: str | None = settings.DEFAULT_SCOPE,
+        stats: RunStats | None = None,
+        concurrency: int = settings.DEFAULT_CONCURRENCY,
+        rate_limit_rps: float = settings.DEFAULT_RATE_LIMIT_RPS,
+        connect_timeout_s: float = settings.DEFAULT_CONNECT_TIMEOUT_S,
+        read_timeout_s: float = settings.DEFAULT_READ_TIMEOUT_S,
+        max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
+        backoff_factor: float = settings.DEFAULT_BACKOFF_FACTOR,
+        max_retry_delay_s: float = settings.DEFAULT_MAX_RETRY_DELAY_S,
+    ) -> None:
+        if not base_url:
+            raise SymetriskConfigError(f"no API base URL: set {settings.SETTING_BASE_URL}")
+        if not token_url:
+            raise SymetriskConfigError(f"no token URL: set {settings.SETTING_TOKEN_URL}")
+        if not client_id or not client_secret:
+            raise SymetriskConfigError(
+                f"no client credentials: set {settings.SETTING_CLIENT_ID} and "
+                f"{settings.SETTING_CLIENT_SECRET}"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.stats = stats or RunStats()
+        self.limiter = RateLimiter(rate_limit_rps)
+        timeout = (connect_timeout_s, read_timeout_s)
+        token_http = Client(
+            request_timeout=timeout,
+            raise_for_status=False,
+            request_max_attempts=settings.TOKEN_MAX_ATTEMPTS,
+            request_backoff_factor=backoff_factor,
+            request_max_retry_delay=max_retry_delay_s,
+        )
+        self.auth = CognitoClientCredentials(
+            access_token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            scope=scope,
+            session=token_http.session,
+        )
+        self.http = SymetriskHttp(
+            stats=self.stats,
+            limiter=self.limiter,
+            bearer=self.auth,
+            concurrency=concurrency,
+            request_timeout=timeout,
+            request_max_attempts=max_attempts,
+            request_backoff_factor=backoff_factor,
+            request_max_retry_delay=max_retry_delay_s,
+            retry_condition=retry_on_broken_json,
+        )
+        self._runtime_config = resolve_configuration(RuntimeConfiguration())
+        self._local = threading.local()
+
+    @property
+    def rest(self) -> ApiRestClient:
+        """This thread's RESTClient (its own session, shared pool, auth and limiter)."""
+        client = getattr(self._local, "rest", None)
+        if client is None:
+            client = self._local.rest = ApiRestClient(
+                base_url=self.base_url,
+                auth=self.auth,
+                session=self.http.session,
+                data_selector="items",
+                config=self._runtime_config,
+            )
+        return client
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET one object; HTTPError for an error status that survived the retries."""
+        response = self.rest.get(path, params=params)
+        if response.status_code >= 400:
+            raise api_error(response)
+        return response_json(response)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        response = self.rest.post(path, json=body)
+        if response.status_code >= 400:
+            raise api_error(response)
+        return response_json(response)
+
+    def pages(
+        self, path: str, limit: int = settings.MAX_PAGE_SIZE, params: dict[str, Any] | None = None
+    ) -> Iterator[list[Any]]:
+        """Pages of items on limit/skip; stop iterating to stop asking (newest-first cut-offs)."""
+        paginator = SkipPaginator(limit=min(max(1, limit), settings.MAX_PAGE_SIZE))
+        yield from self.rest.paginate(path, params=dict(params or {}), paginator=paginator)
+
+    def close(self) -> None:
+        self.http._adapter.close()
+
+
+def api_error(response: Response) -> HTTPError:
+    """An HTTPError whose message is the API's own sentence (never the request headers)."""
+    message = ""
+    try:
+        body = orjson.loads(response.content)
+        if isinstance(body, dict):
+            message = str(body.get("message") or body.get("error") or "")
+    except orjson.JSONDecodeError:
+        pass
+    text = f"HTTP {response.status_code} for {response.request.method} {_path_of(response.url)}"
+    if message:
+        text += f": {message}"
+    return HTTPError(text, response=response)
+
+
+def error_status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def error_message(exc: BaseException) -> str:
+    """The API's sentence for an HTTPError, or the exception's own text."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return str(api_error(response))
+    return str(exc) or type(exc).__name__
+
+
+__all__ = [
+    "Api",
+    "ApiRestClient",
+    "BrokenJsonError",
+    "RateLimiter",
+    "SymetriskApiError",
+    "SymetriskHttp",
+    "api_error",
+    "error_message",
+    "error_status",
+    "response_json",
+    "retry_on_broken_json",
+]

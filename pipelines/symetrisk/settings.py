@@ -1,0 +1,134 @@
+"""Every Symetrisk API path and every default of the source, in one place: a different real
+path or a new default is a one-line change here, never a hunt through the code."""
+
+from __future__ import annotations
+
+# --- API paths, relative to the base URL (`.../api/v1`) -------------------------------------
+PING = "/ping"
+SELF = "/self"
+PARTNER = "/partner"
+RELATIONSHIPS = "/relationships"
+BORROWER = "/borrower/{organization_number}"
+ACCOUNTING_DATA = "/accounting-data/{organization_number}"
+NOTIFICATIONS = "/notifications"
+REQUEST_ACCESS = "/request-access"
+REQUEST_DEBTOR_ACCESS = "/request-access/{creditor}"
+LIST_DEBTORS = "/list-debtors/{creditor}"
+CREDIT_SCORE = "/get-credit-score/{creditor}/{debtor}"
+CREATE_CREDIT_SCORER = "/partner/credit-scorer"
+
+# --- access -----------------------------------------------------------------------------------
+READ_SCOPE = "https://api.symetrisk.com/read"
+WRITE_SCOPE = "https://api.symetrisk.com/write"
+DEFAULT_SCOPE = READ_SCOPE
+# a token is renewed this long before it expires (capped at a tenth of its lifetime)
+TOKEN_RENEW_MARGIN_S = 60
+# the token endpoint is asked this many times before the run gives up (a wrong URL fails fast)
+TOKEN_MAX_ATTEMPTS = 3
+
+# the settings a person checks when something is wrong (named in error messages)
+SETTING_BASE_URL = "SOURCES__SYMETRISK__BASE_URL"
+SETTING_TOKEN_URL = "SOURCES__SYMETRISK__TOKEN_URL"
+SETTING_CLIENT_ID = "SOURCES__SYMETRISK__CLIENT_ID"
+SETTING_CLIENT_SECRET = "SOURCES__SYMETRISK__CLIENT_SECRET"
+
+# --- paging -----------------------------------------------------------------------------------
+MAX_PAGE_SIZE = 100  # largest `limit` the API takes (undocumented; we assume 100 and clamp)
+
+# --- HTTP -------------------------------------------------------------------------------------
+DEFAULT_CONCURRENCY = 16  # per-borrower calls in flight
+DEFAULT_RATE_LIMIT_RPS = (
+    0.0  # requests per second for the whole run; 0 = no cap (429s still obeyed)
+)
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_READ_TIMEOUT_S = 30.0
+DEFAULT_MAX_ATTEMPTS = 8  # per request, first try included
+DEFAULT_BACKOFF_FACTOR = 0.5  # exponential backoff 0.5, 1, 2, 4 ... seconds
+DEFAULT_MAX_RETRY_DELAY_S = 30.0
+
+# --- state and volume ---------------------------------------------------------------------------
+DEFAULT_LOOKBACK_MONTHS = 3  # newest stored months re-read every run (they get revised)
+SNAPSHOT_BATCH_ROWS = 20_000  # rows per Arrow table handed to dlt
+
+# --- relationship states ------------------------------------------------------------------------
+APPROVED = "access_approved"
+REQUESTED = "access_requested"
+REVOKED = "access_revoked"
+DENIED = "access_denied"
+
+# --- roles (from /self `company.role`) and the resources each may read --------------------------
+BANK_RESOURCES = (
+    "company",
+    "relationships",
+    "borrowers",
+    "accounting_snapshots",
+    "accounting_snapshot_versions",
+    "notifications",
+)
+SCORER_RESOURCES = ("company", "debtors", "credit_scores")
+ROLE_RESOURCES = {
+    "bank": BANK_RESOURCES,
+    "credit_scorer": SCORER_RESOURCES,
+    "partner": ("company",),
+}
+ALL_RESOURCES = BANK_RESOURCES + SCORER_RESOURCES[1:]
+
+# --- accounting snapshot lines (docs/data-contract.md) ------------------------------------------
+INCOME_LINES = (
+    "sales_revenue",
+    "other_operating_income",
+    "operating_revenue",
+    "cost_of_goods_sold",
+    "payroll_expenses",
+    "depreciation",
+    "other_operating_expenses",
+    "operating_expenses",
+    "operating_result",
+    "financial_income",
+    "financial_expenses",
+    "result_before_tax",
+    "tax_expense",
+    "net_result",
+)
+BALANCE_LINES = (
+    "intangible_assets",
+    "tangible_fixed_assets",
+    "financial_fixed_assets",
+    "total_fixed_assets",
+    "inventory",
+    "accounts_receivable",
+    "other_receivables",
+    "cash_and_bank",
+    "total_current_assets",
+    "total_assets",
+    "share_capital",
+    "retained_earnings",
+    "total_equity",
+    "provisions",
+    "long_term_liabilities",
+    "accounts_payable",
+    "tax_payable",
+    "public_duties_payable",
+    "other_short_term_liabilities",
+    "total_short_term_liabilities",
+    "total_liabilities",
+    "total_equity_and_liabilities",
+)
+# accounting_snapshot_versions columns taken from the snapshot (version column: snapshot column)
+VERSION_MEASURES = {
+    "operating_revenue": "income_statement__month__operating_revenue",
+    "operating_result": "income_statement__month__operating_result",
+    "net_result": "income_statement__month__net_result",
+    "total_equity": "balance_sheet__total_equity",
+    "total_assets": "balance_sheet__total_assets",
+    "cash_and_bank": "balance_sheet__cash_and_bank",
+}
+
+# --- where things go by default (relative to the working directory) -----------------------------
+PIPELINE_NAME = "symetrisk"
+DATASET_NAME = "symetrisk_raw"
+DEFAULT_WAREHOUSE = "data/symetrisk.duckdb"
+DEFAULT_PIPELINES_DIR = "data/dlt"
+# DuckDB's merge of a large load would otherwise take up to 80 % of RAM (measured: 2.6 GB peak for
+# 10,000 borrowers x 100 months); with a limit it spills to disk instead
+DUCKDB_CONFIG = {"memory_limit": "768MB", "preserve_insertion_order": False}

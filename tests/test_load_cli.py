@@ -1,0 +1,97 @@
+"""`symetrisk run` as a person types it: the built-in sandbox on a fresh checkout, bad input
+refused before any request, and failures told in one line that names the setting to check."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines import cli
+from pipelines.sandbox.server import SandboxOptions, SandboxServer
+
+SETTINGS = (
+    "SOURCES__SYMETRISK__BASE_URL",
+    "SOURCES__SYMETRISK__TOKEN_URL",
+    "SOURCES__SYMETRISK__CLIENT_ID",
+    "SOURCES__SYMETRISK__CLIENT_SECRET",
+    "DESTINATION__DUCKDB__CREDENTIALS",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def server():
+    with SandboxServer(SandboxOptions(borrowers=10, months=12, seed=3), port=0) as sb:
+        yield sb
+
+
+def test_bad_organisation_number_is_refused_before_any_request(clean_env, capsys):
+    code = cli.main(["run", "--borrowers", "810000007", "12345678X", "--no-models"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "'12345678X'" in err and "digits only" in err and "810000007" not in err
+    assert "Traceback" not in err
+    assert not (clean_env / "data").exists()  # nothing started, nothing written
+
+
+@pytest.mark.e2e
+def test_fresh_checkout_runs_the_sandbox_and_says_where_the_warehouse_is(clean_env, capsys):
+    code = cli.main(
+        ["run", "--sandbox-borrowers", "12", "--sandbox-months", "14", "--quiet", "--no-models"]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "no SOURCES__SYMETRISK__CLIENT_ID configured: loading the built-in sandbox" in err
+    assert "accounting_snapshots" in out and "requests:" in out
+    assert "warehouse: data/symetrisk.duckdb" in out
+    assert 'duckdb data/symetrisk.duckdb "select' in out
+    assert (clean_env / "data" / "symetrisk.duckdb").exists()
+    assert (clean_env / "data" / "dlt").is_dir()
+
+
+@pytest.mark.e2e
+def test_wrong_secret_names_the_credentials_settings(clean_env, capsys, monkeypatch, server):
+    monkeypatch.setenv("SOURCES__SYMETRISK__BASE_URL", server.api_url)
+    monkeypatch.setenv("SOURCES__SYMETRISK__TOKEN_URL", server.token_url)
+    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_ID", "demo-bank")
+    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", "not-the-secret-4711")
+    code = cli.main(["run", "--quiet", "--no-models"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "SOURCES__SYMETRISK__CLIENT_ID" in err and "SOURCES__SYMETRISK__CLIENT_SECRET" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err + out
+    assert "not-the-secret-4711" not in err + out
+
+
+@pytest.mark.e2e
+def test_wrong_token_url_names_the_token_url_setting(clean_env, capsys, monkeypatch, server):
+    monkeypatch.setenv("SOURCES__SYMETRISK__BASE_URL", server.api_url)
+    monkeypatch.setenv("SOURCES__SYMETRISK__TOKEN_URL", server.base_url + "/no/such/token")
+    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_ID", "demo-bank")
+    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", "demo-bank-secret")
+    code = cli.main(["run", "--quiet", "--no-models"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "SOURCES__SYMETRISK__TOKEN_URL" in err
+    assert "Traceback" not in err + out
+    assert "demo-bank-secret" not in err + out
+
+
+@pytest.mark.e2e
+def test_configured_api_loads_and_builds_models(clean_env, capsys, monkeypatch, server):
+    monkeypatch.setenv("SOURCES__SYMETRISK__BASE_URL", server.api_url)
+    monkeypatch.setenv("SOURCES__SYMETRISK__TOKEN_URL", server.token_url)
+    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_ID", "demo-bank")
+    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", "demo-bank-secret")
+    code = cli.main(["run", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err + out
+    assert "built-in sandbox" not in err
+    assert "models:" in out

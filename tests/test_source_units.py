@@ -1,0 +1,303 @@
+"""Unit tests of single functions of the symetrisk source: paging termination, lookback and
+state arithmetic, flattening to Arrow, the Cognito token request, Retry-After parsing."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import time
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from pipelines.symetrisk import settings
+from pipelines.symetrisk.auth import CognitoClientCredentials
+from pipelines.symetrisk.client import RateLimiter, retry_after_seconds
+from pipelines.symetrisk.paging import SkipPaginator
+from pipelines.symetrisk.snapshots import (
+    SnapshotBatch,
+    classify,
+    next_state,
+    plan_for,
+    shift_month_end,
+    versions_table,
+)
+
+# --- paging -----------------------------------------------------------------------------------
+
+
+def drain(server_list: list[Any], limit: int, between_pages=None, clamp: int | None = None):
+    """Drive a SkipPaginator against an in-memory list the way RESTClient.paginate does."""
+    paginator = SkipPaginator(limit=limit)
+    paginator._has_next_page = True
+    paginator.current_value = 0
+    seen: list[Any] = []
+    requests = 0
+    while True:
+        skip = paginator.current_value
+        size = min(limit, clamp) if clamp else limit
+        page = server_list[skip : skip + size]
+        requests += 1
+        seen.extend(page)
+        paginator.advance(len(page), len(server_list))
+        if between_pages:
+            between_pages(requests, server_list)
+        if not paginator.has_next_page:
+            return seen, requests
+        assert requests < 1000, "endless paging"
+
+
+@pytest.mark.parametrize(
+    ("n", "expected_requests"), [(0, 1), (1, 1), (99, 1), (100, 1), (101, 2), (250, 3)]
+)
+def test_paging_reads_every_item_once(n, expected_requests):
+    items = list(range(n))
+    seen, requests = drain(items, 100)
+    assert seen == items
+    assert requests == expected_requests
+
+
+def test_paging_stops_on_an_empty_page_even_if_total_says_more():
+    paginator = SkipPaginator(limit=100)
+    paginator.advance(100, 500)
+    assert paginator.has_next_page
+    paginator.advance(0, 500)
+    assert not paginator.has_next_page
+
+
+def test_paging_follows_a_server_that_returns_fewer_than_asked():
+    items = list(range(230))
+    seen, requests = drain(items, 100, clamp=40)
+    assert seen == items
+    assert requests == 6
+
+
+def test_paging_growing_total_reads_the_new_items():
+    items = list(range(150))
+
+    def append(page_no, lst):
+        if page_no == 1:
+            lst.extend(range(150, 160))
+
+    seen, _ = drain(items, 100, between_pages=append)
+    assert seen == list(range(160))
+
+
+def test_paging_new_items_at_the_front_give_duplicates_not_gaps():
+    items = list(range(100, 350))  # newest first would be descending; order is irrelevant here
+
+    def prepend(page_no, lst):
+        if page_no == 1:
+            lst.insert(0, -1)
+
+    seen, _ = drain(items, 100, between_pages=prepend)
+    assert set(range(100, 350)) <= set(seen)
+
+
+def test_paging_shrinking_total_steps_back_so_nothing_is_skipped():
+    items = list(range(250))
+
+    def delete_read_item(page_no, lst):
+        if page_no == 1:
+            del lst[10]  # an item already read disappears: everything behind slides forward
+
+    seen, _ = drain(items, 100, between_pages=delete_read_item)
+    assert set(range(250)) - {10} <= set(seen)
+
+
+def test_paging_never_loops_forever_when_the_total_keeps_shrinking():
+    items = list(range(1000))
+
+    def shrink(page_no, lst):
+        del lst[:150]
+
+    seen, requests = drain(items, 100, between_pages=shrink)
+    assert requests < 100
+
+
+# --- lookback and state arithmetic --------------------------------------------------------------
+
+
+TODAY = dt.date(2026, 11, 25)
+
+
+def test_shift_month_end_across_years():
+    assert shift_month_end(dt.date(2026, 1, 31), -1) == dt.date(2025, 12, 31)
+    assert shift_month_end(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
+    assert shift_month_end(dt.date(2024, 3, 31), -1) == dt.date(2024, 2, 29)
+
+
+def test_plan_new_borrower_reads_everything():
+    plan = plan_for("810000002", None, 3, TODAY)
+    assert plan.cutoff is None and plan.limit == settings.MAX_PAGE_SIZE
+    assert plan_for("810000002", {"n": "2026-10-31"}, 3, TODAY, full_refresh=True).cutoff is None
+
+
+def test_plan_incremental_asks_one_page_of_new_plus_lookback():
+    plan = plan_for("810000002", {"n": "2026-09-30", "r": {}}, 3, TODAY)
+    assert plan.cutoff == "2026-07-31"  # Sep, Aug, Jul re-read
+    assert plan.limit == 3 + 2  # October and November may be new
+    plan = plan_for("810000002", {"n": "2026-10-31"}, 3, dt.date(2026, 10, 15))
+    assert plan.limit == 4  # at least one new month
+    plan = plan_for("810000002", {"n": "2026-10-31"}, 0, TODAY)
+    assert plan.cutoff == "2026-11-30"  # no lookback: only newer months
+    plan = plan_for("810000002", {"n": "2010-01-31"}, 3, TODAY)
+    assert plan.limit == settings.MAX_PAGE_SIZE
+
+
+def item(date: str, updated: str = "2026-11-01T03:00:00Z", **data: Any) -> dict[str, Any]:
+    year, month = int(date[:4]), int(date[5:7])
+    return {
+        "id": int(date.replace("-", "")),
+        "organization_number": "810000002",
+        "snapshot_date": date,
+        "updated_at": updated,
+        "data": {
+            "symetrisk_real_time_accounts_format_version": "2025-09-19",
+            "year": year,
+            "month": month,
+            "currency": "NOK",
+            "income_statement": {
+                "month": dict.fromkeys(settings.INCOME_LINES, 1.5),
+                "year_to_date": dict.fromkeys(settings.INCOME_LINES, 10.25),
+            },
+            "balance_sheet": dict.fromkeys(settings.BALANCE_LINES, 100.0),
+            **data,
+        },
+    }
+
+
+def test_classify_new_changed_unchanged():
+    state = {"n": "2026-09-30", "r": {"2026-09-30": "A", "2026-08-31": "B", "2026-07-31": "C"}}
+    items = [
+        item("2026-10-31", "N"),
+        item("2026-09-30", "A2"),
+        item("2026-08-31", "B"),
+        item("2026-07-31", "C"),
+    ]
+    rows, counts = classify(items, state)
+    assert [r["snapshot_date"] for r in rows] == ["2026-10-31", "2026-09-30"]
+    assert counts == {"new": 1, "changed": 1, "unchanged": 2, "reloaded": 0}
+
+
+def test_classify_full_refresh_counts_older_months_as_reloaded():
+    state = {"n": "2026-09-30", "r": {"2026-09-30": "A"}}
+    rows, counts = classify([item("2026-09-30", "A"), item("2026-01-31")], state, True)
+    assert counts["reloaded"] == 1 and counts["unchanged"] == 1 and len(rows) == 1
+
+
+def test_next_state_keeps_only_the_lookback_window():
+    items = [item(d) for d in ("2026-10-31", "2026-09-30", "2026-08-31", "2026-07-31")]
+    state = next_state(items, None, 3)
+    assert state["n"] == "2026-10-31"
+    assert sorted(state["r"]) == ["2026-08-31", "2026-09-30", "2026-10-31"]
+    # a later run that saw only the newest month keeps older window entries it still needs
+    state2 = next_state([item("2026-11-30", "X")], state, 3)
+    assert sorted(state2["r"]) == ["2026-09-30", "2026-10-31", "2026-11-30"]
+    assert next_state([], None, 3) == {}
+
+
+# --- flattening to Arrow -------------------------------------------------------------------------
+
+
+def test_flatten_standard_rows_to_typed_columns():
+    batch = SnapshotBatch()
+    batch.add([item("2026-10-31"), item("2026-09-30")])
+    table = batch.to_arrow()
+    assert table.num_rows == 2
+    assert table.schema.field("snapshot_date").type == pa.date32()
+    assert table.schema.field("updated_at").type == pa.timestamp("us", tz="UTC")
+    assert table.schema.field("id").type == pa.int64()
+    assert table.column("income_statement__month__net_result").to_pylist() == [1.5, 1.5]
+    assert table.column("income_statement__year_to_date__sales_revenue").to_pylist()[0] == 10.25
+    assert table.column("balance_sheet__total_assets").to_pylist()[0] == 100.0
+    assert (
+        table.column("symetrisk_real_time_accounts_format_version").to_pylist()[0] == "2025-09-19"
+    )
+    assert not table.schema.field("organization_number").nullable
+
+
+def test_flatten_keeps_unknown_keys_and_nulls_and_type_changes():
+    odd = item("2026-08-31", esg={"co2_tonnes": 12.5})
+    odd["data"]["balance_sheet"]["cash_and_bank"] = None
+    odd["data"]["balance_sheet"]["inventory"] = "12.50"  # type changed to text
+    odd["source_system"] = "tripletex"
+    batch = SnapshotBatch()
+    batch.add([item("2026-10-31"), odd, item("2026-07-31")])
+    table = batch.to_arrow()
+    assert table.num_rows == 3
+    assert table.column("esg__co2_tonnes").to_pylist() == [None, 12.5, None]
+    assert table.column("source_system").to_pylist() == [None, "tripletex", None]
+    assert table.column("balance_sheet__cash_and_bank").to_pylist() == [100.0, None, 100.0]
+    assert table.column("balance_sheet__inventory").to_pylist() == [100.0, None, 100.0]
+    assert table.column("balance_sheet__inventory__v_text").to_pylist() == [None, "12.50", None]
+
+
+def test_flatten_all_null_number_stays_null_and_typed():
+    row = item("2026-10-31")
+    row["data"]["income_statement"]["month"] = dict.fromkeys(settings.INCOME_LINES)
+    batch = SnapshotBatch()
+    batch.add([row])
+    table = batch.to_arrow()
+    assert table.schema.field("income_statement__month__net_result").type == pa.float64()
+    assert table.column("income_statement__month__net_result").to_pylist() == [None]
+
+
+def test_versions_table_projects_the_contract_columns():
+    batch = SnapshotBatch()
+    batch.add([item("2026-10-31")])
+    seen = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
+    versions = versions_table(batch.to_arrow(), seen)
+    assert versions.column_names == [
+        "organization_number",
+        "snapshot_date",
+        "updated_at",
+        "id",
+        "first_seen_at",
+        "operating_revenue",
+        "operating_result",
+        "net_result",
+        "total_equity",
+        "total_assets",
+        "cash_and_bank",
+    ]
+    assert versions.column("net_result").to_pylist() == [1.5]
+
+
+# --- auth and HTTP manners -----------------------------------------------------------------------
+
+
+def test_cognito_token_request_uses_basic_auth_and_scope():
+    auth = CognitoClientCredentials(
+        access_token_url="http://127.0.0.1:9/oauth2/token",
+        client_id="my-client",
+        client_secret="s3cret",
+        scope=settings.READ_SCOPE,
+    )
+    request = auth.build_access_token_request()
+    expected = base64.b64encode(b"my-client:s3cret").decode()
+    assert request["headers"]["Authorization"] == f"Basic {expected}"
+    assert request["data"] == {"grant_type": "client_credentials", "scope": settings.READ_SCOPE}
+    assert "client_secret" not in request["data"]
+
+
+def test_retry_after_parsing():
+    assert retry_after_seconds("2") == 2.0
+    assert retry_after_seconds("0.5") == 0.5
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("garbage") is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_rate_limiter_spaces_requests_and_pauses_everyone():
+    limiter = RateLimiter(rps=50)
+    started = time.monotonic()
+    for _ in range(6):
+        limiter.acquire()
+    assert time.monotonic() - started >= 0.09
+    limiter = RateLimiter()
+    limiter.pause(0.2)
+    started = time.monotonic()
+    limiter.acquire()
+    assert time.monotonic() - started >= 0.15

@@ -1,5 +1,7 @@
 """The floor for the load benchmark: a bare concurrent HTTP client that fetches the same pages
-as the loader and throws the bodies away. Nothing can load faster than the API serves."""
+as the loader's full load (/self, every relationship and notification page, every borrower's
+detail, every approved borrower's accounting pages) at the same concurrency, and throws the
+bodies away. Nothing can load faster than the API serves."""
 
 from __future__ import annotations
 
@@ -63,21 +65,21 @@ def main(argv: list[str] | None = None) -> int:
             if not page["items"] or skip >= page["metadata"]["totalItems"]:
                 return items
 
-    def borrower(org: str) -> int:
+    def borrower(relationship: dict) -> int:
+        org = relationship["organization_number"]
         get(f"/borrower/{org}")
+        if relationship["relationship_state"] != "access_approved":
+            return 0
         return len(pages(f"/accounting-data/{org}"))
 
     started = time.perf_counter()
+    get("/self")
     relationships = pages("/relationships")
-    approved = [
-        r["organization_number"]
-        for r in relationships
-        if r["relationship_state"] == "access_approved"
-    ]
+    pages("/notifications")
     with ThreadPoolExecutor(args.concurrency) as pool:
-        counts["snapshots"] = sum(pool.map(borrower, approved))
+        counts["snapshots"] = sum(pool.map(borrower, relationships))
     counts["seconds"] = time.perf_counter() - started
-    counts["borrowers"] = len(approved)
+    counts["borrowers"] = sum(r["relationship_state"] == "access_approved" for r in relationships)
     json.dump(counts, sys.stdout)
     print()
     return 0

@@ -22,16 +22,19 @@ class WarehouseMissing(RuntimeError):
 
 
 def warehouse_path(database: str | None = None) -> str:
-    """The DuckDB file to read: the argument, $SYMETRISK_WAREHOUSE, or the loader's default,
-    relative paths taken from the project root."""
+    """The DuckDB file to read: the argument, $SYMETRISK_WAREHOUSE, or the loader's default. A
+    relative path is taken from the working directory, or else from the project root (a
+    notebook runs in notebooks/)."""
     value = database or os.environ.get("SYMETRISK_WAREHOUSE") or default_database()
-    if value.startswith("md:") or Path(value).is_absolute():
+    if value.startswith("md:") or Path(value).is_absolute() or Path(value).exists():
         return value
     return str(PROJECT_ROOT / value)
 
 
-def open_marts(database: str | None = None, schema: str = "analytics") -> duckdb.DuckDBPyConnection:
-    """A read-only connection whose search path is the marts schema."""
+def open_marts(
+    database: str | None = None, schema: str = "analytics", require_marts: bool = True
+) -> duckdb.DuckDBPyConnection:
+    """A read-only connection whose search path is the marts schema (when it exists)."""
     path = warehouse_path(database)
     if not path.startswith("md:") and not Path(path).exists():
         raise WarehouseMissing(
@@ -40,11 +43,12 @@ def open_marts(database: str | None = None, schema: str = "analytics") -> duckdb
     con = duckdb.connect(path, read_only=True)
     found = con.execute(
         "select count(*) from information_schema.tables where table_schema = ?", [schema]
-    ).fetchone()[0]
-    if not found:
+    ).fetchall()[0][0]
+    if not found and require_marts:
         con.close()
         raise WarehouseMissing(
             f"{path} has no '{schema}' tables: run `make run` (or `make models`) to build them"
         )
-    con.execute(f'set search_path = "{schema}"')
+    if found:
+        con.execute(f'set search_path = "{schema}"')
     return con

@@ -9,11 +9,25 @@ import sys
 
 # name -> (module, one-line help). Each module defines `add_arguments(parser)` and
 # `main(args) -> int`, and may define EXAMPLES (shown at the end of its --help).
+# "module:Name" takes those from an object of the module (several commands in one module).
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("pipelines.load", "load the API (or the sandbox) into DuckDB, then build the models"),
     "models": ("pipelines.models", "build the SQL models and run their assertions"),
     "sql": ("pipelines.query", "query the warehouse read-only"),
     "sandbox": ("pipelines.sandbox.command", "start the local Symetrisk sandbox API"),
+    "status": ("pipelines.status", "is the integration alive: API, consents, last runs, freshness"),
+    "request-access": (
+        "pipelines.consent:RequestAccess",
+        "bank: ask borrowers for consent, print their signup links",
+    ),
+    "request-debtor-access": (
+        "pipelines.consent:RequestDebtorAccess",
+        "credit scorer: ask a creditor's debtors for consent",
+    ),
+    "create-credit-scorer": (
+        "pipelines.consent:CreateCreditScorer",
+        "partner: register credit-scoring companies",
+    ),
 }
 
 
@@ -30,7 +44,10 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
         if name != chosen:
             sub.add_parser(name, help=help_text)
             continue
+        module_name, _, attribute = module_name.partition(":")
         module = importlib.import_module(module_name)
+        if attribute:
+            module = getattr(module, attribute)
         p = sub.add_parser(
             name,
             help=help_text,

@@ -36,7 +36,8 @@ EXAMPLES = """examples:
   symetrisk run                                   # loads the configured API
 
 then query the warehouse:
-  duckdb data/symetrisk.duckdb "select * from symetrisk_raw.accounting_snapshots limit 5"
+  symetrisk sql "select * from symetrisk_raw.accounting_snapshots limit 5"
+  symetrisk sql "select * from fct_borrower_trend order by altman_z limit 10"
 """
 
 SANDBOX_CLIENT_ID = "demo-bank"
@@ -112,6 +113,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="added latency per request of the built-in sandbox (default: %(default)s)",
     )
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up on an API answer after this long and retry "
+        f"(default: {settings.DEFAULT_READ_TIMEOUT_S:g})",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on failure")
 
@@ -130,6 +138,7 @@ class LoadOptions:
     sandbox_borrowers: int = 200
     sandbox_months: int = 36
     sandbox_latency_ms: int = 0
+    read_timeout: float | None = None  # seconds; None = the source's default or config
     progress: bool = True
     # parquet: DuckDB loads it with one COPY (measured faster than INSERT statements)
     file_format: str | None = "parquet"
@@ -166,51 +175,88 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
         sandbox_borrowers=args.sandbox_borrowers,
         sandbox_months=args.sandbox_months,
         sandbox_latency_ms=args.sandbox_latency_ms,
+        read_timeout=args.read_timeout,
         progress=not args.quiet,
     )
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipelines.symetrisk.errors import SymetriskError
+    """Check the arguments, take the run lock (pipelines/runlock.py), then load and report."""
+    from pipelines.runlock import RunLockedError, run_lock
 
     try:
         if args.borrowers:
             validate_all(args.borrowers)
         if args.lookback_months < 0 or args.concurrency < 1:
             raise ValueError("--lookback-months must be >= 0 and --concurrency >= 1")
+        if args.read_timeout is not None and args.read_timeout <= 0:
+            raise ValueError("--read-timeout must be more than 0 seconds")
     except (InvalidOrgNumber, ValueError) as exc:
         print(f"symetrisk run: {exc}", file=sys.stderr)
         return 2
     try:
-        result = run_load(options_from_args(args))
+        with run_lock(warehouse_file(args.destination), args.pipelines_dir):
+            return load_and_report(args)
+    except RunLockedError as exc:
+        print(f"symetrisk run: {exc}", file=sys.stderr)
+        return 3
+
+
+def warehouse_file(destination: str | None) -> str | None:
+    """The DuckDB file a run writes to, or None when the destination is not a local file."""
+    if destination:
+        return destination if destination.endswith(".duckdb") else None
+    configured = os.environ.get("DESTINATION__DUCKDB__CREDENTIALS")
+    if configured:
+        path = configured.removeprefix("duckdb:///")
+        return path if "://" not in path and path != ":memory:" else None
+    return settings.DEFAULT_WAREHOUSE
+
+
+def load_and_report(args: argparse.Namespace) -> int:
+    from pipelines import runs
+    from pipelines.symetrisk import RunStats
+    from pipelines.symetrisk.errors import SymetriskError
+
+    options, stats, record = options_from_args(args), RunStats(), runs.RunRecord()
+    try:
+        result = run_load(options, stats=stats)
     except KeyboardInterrupt:
+        runs.close(record, options, stats, runs.FAILED, "interrupted")
         raise
     except BaseException as exc:  # noqa: BLE001 - one readable line, the traceback on --debug
         cause = root_cause(exc)
         if args.debug:
             traceback.print_exc()
         missing = getattr(cause, "fields", None) if "Missing" in type(cause).__name__ else None
+        hint = ""
         if isinstance(cause, SymetriskError | InvalidOrgNumber):
-            print(f"symetrisk run failed: {cause}", file=sys.stderr)
+            message = str(cause)
         elif missing:
             names = ", ".join(f"SOURCES__SYMETRISK__{f.upper()}" for f in missing)
-            print(
-                f"symetrisk run failed: missing setting(s) {names} "
-                "(environment, .dlt/config.toml or .dlt/secrets.toml)",
-                file=sys.stderr,
+            message = (
+                f"missing setting(s) {names} (environment, .dlt/config.toml or .dlt/secrets.toml)"
             )
         else:
+            message = describe(cause)
             hint = "" if args.debug else " (run with --debug for the traceback)"
-            print(f"symetrisk run failed: {describe(cause)}{hint}", file=sys.stderr)
+        print(f"symetrisk run failed: {message}{hint}", file=sys.stderr)
+        runs.close(record, options, stats, runs.FAILED, message)
         return 1
     print(summary(result))
-    return 1 if result.models_line and result.models_line.startswith("models FAILED") else 0
+    models_failed = bool(result.models_line and result.models_line.startswith("models FAILED"))
+    outcome = runs.MODELS_FAILED if models_failed else runs.OK
+    runs.close(
+        record, options, stats, outcome, result.models_line if models_failed else None, result
+    )
+    return 1 if models_failed else 0
 
 
 def run_load(options: LoadOptions, stats: Any = None, out: TextIO | None = None) -> LoadResult:
     """Load once (starting the sandbox when no client id is configured); raise on failure."""
     import dlt
 
+    from pipelines.killpoint import collector_from_env
     from pipelines.symetrisk import RunStats, symetrisk
 
     out = out or sys.stderr
@@ -243,17 +289,23 @@ def run_load(options: LoadOptions, stats: Any = None, out: TextIO | None = None)
             destination=destination,
             dataset_name=options.dataset,
             pipelines_dir=str(Path(options.pipelines_dir).resolve()),
+            **collector_from_env(),
         )
         started = time.monotonic()
+        finish_interrupted_run(pipeline, out)
+        source_options = dict(options.source_options)
+        if options.borrowers is not None:  # else sources.symetrisk.borrowers from config, if set
+            source_options["borrowers"] = options.borrowers
+        if options.read_timeout is not None:
+            source_options.setdefault("read_timeout_s", options.read_timeout)
         source = symetrisk(
             **{k: v for k, v in api.items() if v},
-            borrowers=options.borrowers,
             lookback_months=options.lookback_months,
             concurrency=options.concurrency,
             rate_limit_rps=options.rate_limit,
             full_refresh=options.full_refresh,
             stats=stats,
-            **options.source_options,
+            **source_options,
         )
         for note in stats.notes:
             print(note, file=out)
@@ -287,6 +339,19 @@ def run_load(options: LoadOptions, stats: Any = None, out: TextIO | None = None)
         if options.models:
             result.models_line = build_models_after_load(pipeline, options.dataset)
         return result
+
+
+def finish_interrupted_run(pipeline: Any, out: TextIO) -> None:
+    """Load what a killed or failed run left in dlt's working dir before extracting anew.
+    Its package holds the rows and the state that goes with them, so state never runs ahead
+    of the data (dlt's own `run` would load them and then stop without extracting)."""
+    if not pipeline.has_pending_data:
+        return
+    packages = len(pipeline.list_extracted_load_packages()) + len(
+        pipeline.list_normalized_load_packages()
+    )
+    print(f"finishing {packages} load package(s) left by an interrupted run", file=out)
+    pipeline.run()
 
 
 def api_settings(options: LoadOptions) -> dict[str, str | None]:
@@ -437,9 +502,9 @@ def summary(result: LoadResult) -> str:
         where = display_path(result.warehouse)
         lines.append(f"warehouse: {where} (raw tables in {result.dataset}, models in analytics)")
         lines.append(
-            f'  duckdb {where} "select organization_number, count(*) as months, '
-            f"max(snapshot_date) as newest from {result.dataset}.accounting_snapshots "
-            'group by 1 order by 1 limit 10"'
+            f"query it: {display_path(sys.argv[0])} sql --database {where} "
+            f'"select organization_number, count(*) as months, max(snapshot_date) as newest '
+            f'from {result.dataset}.accounting_snapshots group by 1 order by 1 limit 10"'
         )
     return "\n".join(lines)
 
@@ -453,7 +518,7 @@ def display_path(path: str) -> str:
 
 def root_cause(exc: BaseException) -> BaseException:
     """The error under dlt's PipelineStepFailed / ResourceExtractionError wrappers."""
-    from pipelines.symetrisk.errors import SymetriskError
+    from pipelines.symetrisk.errors import SymetriskConfigError, SymetriskError
 
     seen = set()
     current: BaseException | None = exc
@@ -463,6 +528,15 @@ def root_cause(exc: BaseException) -> BaseException:
         found = current
         if isinstance(current, SymetriskError | InvalidOrgNumber):
             return current
+        if type(current).__name__ == "ConfigValueCannotBeCoercedException":
+            field_name = str(getattr(current, "field_name", "?"))
+            hint = getattr(getattr(current, "hint", None), "__name__", "the expected type")
+            shown = "" if "secret" in field_name else f" = {getattr(current, 'field_value', '')!r}"
+            example = ' (a list is written ["810000007", "810000015"])' if hint == "list" else ""
+            return SymetriskConfigError(
+                f"the setting SOURCES__SYMETRISK__{field_name.upper()}{shown} is not a "
+                f"{hint}{example}"
+            )
         current = getattr(current, "exception", None) or current.__cause__ or current.__context__
     return found
 

@@ -3,6 +3,8 @@ refused before any request, and failures told in one line that names the setting
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
 from pipelines import cli
@@ -50,9 +52,14 @@ def test_fresh_checkout_runs_the_sandbox_and_says_where_the_warehouse_is(clean_e
     assert "no SOURCES__SYMETRISK__CLIENT_ID configured: loading the built-in sandbox" in err
     assert "accounting_snapshots" in out and "requests:" in out
     assert "warehouse: data/symetrisk.duckdb" in out
-    assert 'duckdb data/symetrisk.duckdb "select' in out
     assert (clean_env / "data" / "symetrisk.duckdb").exists()
     assert (clean_env / "data" / "dlt").is_dir()
+    # the query the summary suggests works as printed
+    hint = next(line for line in out.splitlines() if line.startswith("query it: "))
+    command = shlex.split(hint.removeprefix("query it: "))
+    assert command[1:3] == ["sql", "--database"] and command[3] == "data/symetrisk.duckdb"
+    assert cli.main(command[1:]) == 0
+    assert "newest" in capsys.readouterr().out
 
 
 @pytest.mark.e2e

@@ -3,150 +3,18 @@ file, compared with what the API itself answers."""
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import threading
 import time
-from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
-import requests
+from warehouse_checks import Api, admin, assert_snapshots_equal_api, count, load, query, sandbox
 
-from pipelines.load import LoadOptions, run_load
-from pipelines.sandbox.server import SandboxOptions, SandboxServer
-from pipelines.symetrisk import RunStats, settings
+from pipelines.symetrisk import settings
 
 pytestmark = pytest.mark.e2e
 
 ACCOUNTING = "GET /api/v1/accounting-data/{organization_number}"
 BORROWER = "GET /api/v1/borrower/{organization_number}"
-
-
-def sandbox(**kw: Any) -> SandboxServer:
-    options = {"borrowers": 30, "months": 30, "seed": 7, **kw}
-    return SandboxServer(SandboxOptions(**options), host="127.0.0.1", port=0)
-
-
-class Api:
-    """The truth, read straight from the sandbox with plain requests."""
-
-    def __init__(self, sb: SandboxServer, client_id: str = "demo-bank") -> None:
-        self.sb = sb
-        self.client_id = client_id
-
-    def get(self, path: str, **params: Any) -> Any:
-        headers = self.sb.headers(self.client_id)  # a fresh token: some tests expire them
-        answer = requests.get(self.sb.api_url + path, headers=headers, params=params)
-        answer.raise_for_status()
-        return answer.json()
-
-    def all(self, path: str) -> list[dict[str, Any]]:
-        items, skip = [], 0
-        while True:
-            page = self.get(path, limit=100, skip=skip)
-            items += page["items"]
-            skip += len(page["items"])
-            if not page["items"] or skip >= page["metadata"]["totalItems"]:
-                return items
-
-    def relationships(self) -> list[dict[str, Any]]:
-        return self.all(settings.RELATIONSHIPS)
-
-    def approved(self) -> list[str]:
-        return [
-            r["organization_number"]
-            for r in self.relationships()
-            if r["relationship_state"] == settings.APPROVED
-        ]
-
-    def snapshots(self, org: str) -> list[dict[str, Any]]:
-        return self.all(settings.ACCOUNTING_DATA.format(organization_number=org))
-
-
-def admin(sb: SandboxServer, path: str, method: str = "POST") -> Any:
-    answer = requests.request(method, sb.base_url + "/sandbox" + path)
-    answer.raise_for_status()
-    return answer.json()
-
-
-def load(sb: SandboxServer, tmp_path: Path, **kw: Any) -> RunStats:
-    stats = RunStats()
-    options = LoadOptions(
-        destination=str(tmp_path / "warehouse.duckdb"),
-        pipelines_dir=str(tmp_path / "dlt"),
-        base_url=sb.api_url,
-        token_url=sb.token_url,
-        client_id=kw.pop("client_id", "demo-bank"),
-        client_secret=kw.pop("client_secret", "demo-bank-secret"),
-        models=False,
-        progress=False,
-        **kw,
-    )
-    run_load(options, stats=stats, out=io.StringIO())
-    return stats
-
-
-def query(tmp_path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-def flat(item: dict[str, Any]) -> dict[str, Any]:
-    """The contract's flattening, written independently of the loader."""
-    out = {k: v for k, v in item.items() if k != "data"}
-
-    def walk(value: Any, prefix: str) -> None:
-        for key, inner in value.items():
-            name = f"{prefix}__{key}" if prefix else key
-            if isinstance(inner, dict):
-                walk(inner, name)
-            else:
-                out[name] = inner
-
-    walk(item["data"], "")
-    return out
-
-
-def normal(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-def assert_snapshots_equal_api(api: Api, tmp_path: Path, orgs: list[str]) -> int:
-    """Every snapshot of `orgs` in the warehouse equals the API's, field by field."""
-    columns = [
-        r[0]
-        for r in query(
-            tmp_path,
-            "select column_name from information_schema.columns where table_schema = "
-            "'symetrisk_raw' and table_name = 'accounting_snapshots'",
-        )
-    ]
-    compared = 0
-    for org in orgs:
-        rows = query(
-            tmp_path,
-            f"select {', '.join(columns)} from symetrisk_raw.accounting_snapshots "
-            f"where organization_number = '{org}' order by snapshot_date desc",
-        )
-        stored = [dict(zip(columns, map(normal, row), strict=True)) for row in rows]
-        truth = [flat(item) for item in api.snapshots(org)]
-        assert len(stored) == len(truth), org
-        for want, got in zip(truth, stored, strict=True):
-            for key, value in want.items():
-                assert got[key] == value, (org, want["snapshot_date"], key)
-            compared += 1
-    return compared
-
-
-def count(tmp_path: Path, table: str, where: str = "") -> int:
-    sql = f"select count(*) from symetrisk_raw.{table} {where}"
-    return query(tmp_path, sql)[0][0]
 
 
 # --- tests ------------------------------------------------------------------------------------

@@ -314,6 +314,9 @@ class _Loader:
             todo = [o for o, k in keys.items() if self.full_refresh or seen.get(o) != k]
             stats.count("borrowers", "unchanged", len(keys) - len(todo))
             skips = _Skips(stats, "borrowers")
+            for org in sorted((self.only or set()) - keys.keys()):
+                skips.add(org, "not a borrower of this client")
+                stats.error(f"{org}: not in {settings.RELATIONSHIPS} of this client")
             batch: list[dict[str, Any]] = []
             for org, detail, error in bounded_map(fetch, todo, self.concurrency):
                 if error is not None:

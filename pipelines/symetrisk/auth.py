@@ -75,6 +75,11 @@ class CognitoClientCredentials(OAuth2ClientCredentials):
                 f"cannot reach the token endpoint {url} ({type(exc).__name__}): "
                 f"check {settings.SETTING_TOKEN_URL}"
             ) from None
+        if response.status_code == 400 and _oauth_error(response) == "invalid_scope":
+            raise SymetriskConfigError(
+                f"the token endpoint refused the scope {self.scope!r} (invalid_scope): check "
+                f"{settings.SETTING_SCOPE} and the scopes {settings.SETTING_CLIENT_ID} may use"
+            )
         if response.status_code in (400, 401, 403):
             raise SymetriskConfigError(
                 f"the token endpoint refused the client credentials (HTTP {response.status_code}):"
@@ -94,3 +99,12 @@ class CognitoClientCredentials(OAuth2ClientCredentials):
         margin = min(self.renew_margin_s, lifetime / 10)
         self.token_expiry = pendulum.now().add(seconds=lifetime - margin)
         self.tokens_obtained += 1
+
+
+def _oauth_error(response: Any) -> str | None:
+    """The OAuth2 `error` code of a token endpoint's refusal, if it gave one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None

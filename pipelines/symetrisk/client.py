@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from dlt.common.configuration import resolve_configuration
@@ -26,6 +26,7 @@ from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client import RESTClient
 from requests import HTTPError, Response
 from requests.adapters import HTTPAdapter
+from requests.exceptions import RequestException
 
 from . import settings
 from .auth import CognitoClientCredentials
@@ -36,7 +37,7 @@ from .stats import RunStats
 _JSON_ATTR = "_symetrisk_json"
 
 
-class BrokenJsonError(ValueError):
+class BrokenJsonError(SymetriskApiError, ValueError):
     """A response body that should be JSON and is not (after retries)."""
 
 
@@ -281,24 +282,36 @@ class Api:
         return client
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """GET one object; HTTPError for an error status that survived the retries."""
-        response = self.rest.get(path, params=params)
-        if response.status_code >= 400:
-            raise api_error(response)
-        return response_json(response)
+        """GET one object; HTTPError for a 403/404 that survived the retries (the caller may
+        skip it), a SymetriskError naming what to check for anything else (see `explain`)."""
+        try:
+            response = self.rest.get(path, params=params)
+            if response.status_code >= 400:
+                raise api_error(response)
+            return response_json(response)
+        except (RequestException, BrokenJsonError) as exc:
+            _reraise(exc, "GET", path)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        response = self.rest.post(path, json=body)
-        if response.status_code >= 400:
-            raise api_error(response)
-        return response_json(response)
+        """POST (a write: needs the write scope); errors as for `get`, and a 403 for a missing
+        scope names the scope setting."""
+        try:
+            response = self.rest.post(path, json=body)
+            if response.status_code >= 400:
+                raise api_error(response)
+            return response_json(response)
+        except (RequestException, BrokenJsonError) as exc:
+            _reraise(exc, "POST", path)
 
     def pages(
         self, path: str, limit: int = settings.MAX_PAGE_SIZE, params: dict[str, Any] | None = None
     ) -> Iterator[list[Any]]:
         """Pages of items on limit/skip; stop iterating to stop asking (newest-first cut-offs)."""
         paginator = SkipPaginator(limit=min(max(1, limit), settings.MAX_PAGE_SIZE))
-        yield from self.rest.paginate(path, params=dict(params or {}), paginator=paginator)
+        try:
+            yield from self.rest.paginate(path, params=dict(params or {}), paginator=paginator)
+        except (RequestException, BrokenJsonError) as exc:
+            _reraise(exc, "GET", path)
 
     def close(self) -> None:
         self.http._adapter.close()
@@ -317,6 +330,47 @@ def api_error(response: Response) -> HTTPError:
     if message:
         text += f": {message}"
     return HTTPError(text, response=response)
+
+
+def explain(exc: BaseException, method: str, path: str) -> BaseException:
+    """What a failed request means for the person running the load, once retries are spent:
+    a 401 (after the one token renewal) or a write's missing scope is a setting to check, a
+    5xx/429 or no answer is the API failing. A 403/404 stays an HTTPError: the resources skip
+    what they may not read. The message never holds a header, so never the token."""
+    status = error_status(exc)
+    where = f"{method} {path}"
+    if status == 401:
+        return SymetriskConfigError(
+            f"the API refused a freshly issued token ({error_message(exc)}): check "
+            f"{settings.SETTING_CLIENT_ID}, {settings.SETTING_CLIENT_SECRET} and "
+            f"{settings.SETTING_TOKEN_URL} (the token endpoint must belong to this API)"
+        )
+    if status == 403 and method != "GET" and "scope" in error_message(exc).lower():
+        return SymetriskConfigError(
+            f"{error_message(exc)}: a write needs the scope {settings.WRITE_SCOPE}; set "
+            f"{settings.SETTING_CLIENT_ID} and {settings.SETTING_CLIENT_SECRET} to a client "
+            f"allowed it ({settings.SETTING_SCOPE}, if set, must include it)"
+        )
+    if status is not None and (status >= 500 or status == 429):
+        return SymetriskApiError(
+            f"the API kept failing on {where} after every retry ({error_message(exc)}); "
+            "nothing of this run was loaded, so the next run starts where the last one ended"
+        )
+    if isinstance(exc, BrokenJsonError):
+        return SymetriskApiError(f"{exc} after every retry; nothing of this run was loaded")
+    if status is None and isinstance(exc, RequestException):
+        return SymetriskApiError(
+            f"no answer from the API on {where} after every retry ({type(exc).__name__}): "
+            f"check {settings.SETTING_BASE_URL}, or give slow answers more time (--read-timeout)"
+        )
+    return exc
+
+
+def _reraise(exc: BaseException, method: str, path: str) -> NoReturn:
+    explained = explain(exc, method, path)
+    if explained is exc:
+        raise exc
+    raise explained from exc
 
 
 def error_status(exc: BaseException) -> int | None:
@@ -342,6 +396,7 @@ __all__ = [
     "api_error",
     "error_message",
     "error_status",
+    "explain",
     "response_json",
     "retry_on_broken_json",
 ]

@@ -31,6 +31,7 @@ SETTING_BASE_URL = "SOURCES__SYMETRISK__BASE_URL"
 SETTING_TOKEN_URL = "SOURCES__SYMETRISK__TOKEN_URL"
 SETTING_CLIENT_ID = "SOURCES__SYMETRISK__CLIENT_ID"
 SETTING_CLIENT_SECRET = "SOURCES__SYMETRISK__CLIENT_SECRET"
+SETTING_SCOPE = "SOURCES__SYMETRISK__SCOPE"
 
 # --- paging -----------------------------------------------------------------------------------
 MAX_PAGE_SIZE = 100  # largest `limit` the API takes (undocumented; we assume 100 and clamp)

@@ -1,0 +1,49 @@
+"""Test-only: `SYMETRISK_TEST_KILL_AT=extract|normalize|load` makes `symetrisk run` SIGKILL
+itself in the middle of that dlt step, so tests can show a killed run is finished by the next
+one (tests/test_faults_kill.py). Unset, nothing here runs.
+
+It is a dlt progress collector: dlt calls `update` as rows are extracted, as files are
+normalized and as load jobs complete, which marks "in the middle" without timing guesses.
+`SYMETRISK_TEST_KILL_AT=extract:3` waits for the third such update."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+from dlt.common.runtime.collector import NullCollector
+
+ENV = "SYMETRISK_TEST_KILL_AT"
+STEPS = ("extract", "normalize", "load")
+
+
+def collector_from_env() -> dict[str, Any]:
+    """`progress=` for dlt.pipeline when the variable is set, else nothing."""
+    value = os.environ.get(ENV)
+    if not value:
+        return {}
+    step, _, nth = value.partition(":")
+    if step not in STEPS:
+        raise ValueError(f"{ENV} must be one of {', '.join(STEPS)} (optionally :N), got {value!r}")
+    return {"progress": KillAt(step, int(nth or 1))}
+
+
+class KillAt(NullCollector):
+    def __init__(self, step: str, nth: int = 1) -> None:
+        self.kill_step, self.nth, self.seen, self.step = step, nth, 0, None
+
+    def _start(self, step: str) -> None:
+        self.step = step
+
+    def _stop(self) -> None:
+        self.step = None
+
+    def update(self, name: str, inc: int = 1, *args: Any, **kwargs: Any) -> None:
+        if not self.step or not self.step.lower().startswith(self.kill_step):
+            return
+        if name in ("Resources", "Files") or not inc or kwargs.get("label"):
+            return
+        self.seen += 1
+        if self.seen >= self.nth:
+            os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,95 @@
+"""Run history: every `symetrisk run`, ok or failed, is one row of `symetrisk_raw.runs`, and ends
+its output with one grep-able key=value line; the secret is never stored or printed."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import duckdb
+import pytest
+
+from pipelines import cli
+from pipelines.runs import RunRecord
+from pipelines.symetrisk import RunStats
+
+SETTINGS = (
+    "SOURCES__SYMETRISK__BASE_URL",
+    "SOURCES__SYMETRISK__TOKEN_URL",
+    "SOURCES__SYMETRISK__CLIENT_ID",
+    "SOURCES__SYMETRISK__CLIENT_SECRET",
+    "DESTINATION__DUCKDB__CREDENTIALS",
+)
+WRONG_SECRET = "wrong-secret-0815"
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def use_api(monkeypatch, sb, client_id: str, secret: str) -> None:
+    monkeypatch.setenv("SOURCES__SYMETRISK__BASE_URL", sb.api_url)
+    monkeypatch.setenv("SOURCES__SYMETRISK__TOKEN_URL", sb.token_url)
+    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_ID", client_id)
+    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", secret)
+
+
+def key_values(line: str) -> dict[str, str]:
+    words = shlex.split(line)
+    assert words[0] == "symetrisk-run"
+    return dict(word.split("=", 1) for word in words[1:])
+
+
+def test_closing_line_is_key_value_with_quoted_text_and_no_secret():
+    stats = RunStats()
+    stats.count("accounting_snapshots", "new", 12)
+    stats.count("borrowers", "changed", 2)
+    record = RunRecord().finish(stats, "failed", f'token "x" refused for {WRONG_SECRET}')
+    record = record.masked([WRONG_SECRET])
+    line = record.line()
+    assert "\n" not in line and WRONG_SECRET not in line
+    values = key_values(line)
+    assert values["outcome"] == "failed" and values["run_id"] == record.run_id
+    assert values["rows_new"] == "12" and values["rows_changed"] == "2"
+    assert values["snapshots_new"] == "12"
+    assert values["error"] == 'token "x" refused for ***'
+
+
+@pytest.mark.e2e
+def test_ok_and_failed_runs_are_rows_of_the_runs_table(
+    clean_env, monkeypatch, capsys, start_sandbox
+):
+    with start_sandbox(borrowers=8, months=6) as sb:
+        use_api(monkeypatch, sb, "demo-bank", "demo-bank-secret")
+        assert cli.main(["run", "--quiet", "--no-models"]) == 0
+        ok_line = capsys.readouterr().out.strip().splitlines()[-1]
+        monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", WRONG_SECRET)
+        assert cli.main(["run", "--quiet", "--no-models"]) == 1
+        out, err = capsys.readouterr()
+        failed_line = out.strip().splitlines()[-1]
+
+    ok, failed = key_values(ok_line), key_values(failed_line)
+    assert ok["outcome"] == "ok" and int(ok["requests"]) > 0 and ok["client_id"] == "demo-bank"
+    assert failed["outcome"] == "failed" and "SOURCES__SYMETRISK__CLIENT_SECRET" in failed["error"]
+    assert WRONG_SECRET not in out + err
+    with duckdb.connect(str(clean_env / "data" / "symetrisk.duckdb"), read_only=True) as con:
+        runs = con.execute(
+            "select run_id, outcome, error, requests, retries, finished_at >= started_at, "
+            "cast(\"rows\"->'accounting_snapshots'->>'new' as int), errors, client_id "
+            "from symetrisk_raw.runs order by started_at"
+        ).fetchall()
+        snapshots = con.execute(
+            "select count(*) from symetrisk_raw.accounting_snapshots"
+        ).fetchone()[0]
+        everything = str(con.execute("select * from symetrisk_raw.runs").fetchall())
+    assert [r[0] for r in runs] == [ok["run_id"], failed["run_id"]]
+    first, second = runs
+    assert first[1:6] == ("ok", None, int(ok["requests"]), 0, True)
+    assert first[6] == snapshots > 0
+    assert json.loads(first[7]) == [] and first[8] == "demo-bank"
+    assert second[1] == "failed" and second[2] == failed["error"]
+    assert WRONG_SECRET not in everything

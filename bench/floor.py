@@ -12,6 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import orjson
 import requests
 
 READ_SCOPE = "https://api.symetrisk.com/read"
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         with lock:
             counts["requests"] += 1
             counts["bytes"] += len(response.content)
-        return response.json()
+        return orjson.loads(response.content)
 
     def pages(path: str) -> list[dict]:
         items, skip = [], 0

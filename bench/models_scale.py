@@ -22,22 +22,9 @@ from pathlib import Path
 
 import duckdb
 
-INCOME = [
-    "sales_revenue",
-    "other_operating_income",
-    "operating_revenue",
-    "cost_of_goods_sold",
-    "payroll_expenses",
-    "depreciation",
-    "other_operating_expenses",
-    "operating_expenses",
-    "operating_result",
-    "financial_income",
-    "financial_expenses",
-    "result_before_tax",
-    "tax_expense",
-    "net_result",
-]
+from pipelines.accounts import INCOME_LINES
+
+INCOME = list(INCOME_LINES)
 
 # One row per borrower and month (exactly borrowers × months rows). Borrowers differ in size,
 # cost ratio (some make losses), growth (some shrink) and noise; revenue is seasonal. Cash is the

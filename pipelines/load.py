@@ -209,7 +209,11 @@ def warehouse_file(destination: str | None) -> str | None:
     configured = os.environ.get("DESTINATION__DUCKDB__CREDENTIALS")
     if configured:
         path = configured.removeprefix("duckdb:///")
-        return path if "://" not in path and path != ":memory:" else None
+        return (
+            path
+            if "://" not in path and path != ":memory:" and not path.startswith("md:")
+            else None
+        )
     return settings.DEFAULT_WAREHOUSE
 
 
@@ -390,16 +394,18 @@ def start_sandbox(options: LoadOptions) -> Any:
 
 
 def resolve_destination(name: str | None) -> tuple[Any, str | None]:
-    """(dlt destination, DuckDB file path when we chose it)."""
+    """(dlt destination, DuckDB file path when the warehouse is a local file). A local file gets
+    settings.DUCKDB_CONFIG, so a large merge spills to disk instead of taking the memory."""
     import dlt
 
     if name and not name.endswith(".duckdb"):
         return name, None
-    if not name and os.environ.get("DESTINATION__DUCKDB__CREDENTIALS"):
-        return "duckdb", None
+    file = warehouse_file(name)
+    if file is None:
+        return "duckdb", None  # MotherDuck or a connection string: dlt reads it as it is
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-    path = Path(name or settings.DEFAULT_WAREHOUSE)
+    path = Path(file)
     path.parent.mkdir(parents=True, exist_ok=True)
     credentials = DuckDbCredentials(str(path.resolve()), global_config=settings.DUCKDB_CONFIG)
     return dlt.destinations.duckdb(credentials=credentials), str(path)

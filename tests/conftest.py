@@ -5,6 +5,7 @@
 - `start_sandbox(**options)`: a context manager for a sandbox with any `SandboxOptions`.
 - `bank`: a requests.Session authenticated as demo-bank against `sandbox_server`.
 - `fetch_all(session, url)`: every item of a paged list endpoint.
+- `clean_env`: no Symetrisk or destination settings in the environment, cwd an empty folder.
 """
 
 from __future__ import annotations
@@ -43,6 +44,24 @@ def fetch_all(session: requests.Session, url: str, limit: int = 100) -> list[dic
         items += page["items"]
         if not page["items"] or len(items) >= page["metadata"]["totalItems"]:
             return items
+
+
+SETTINGS = (
+    "SOURCES__SYMETRISK__BASE_URL",
+    "SOURCES__SYMETRISK__TOKEN_URL",
+    "SOURCES__SYMETRISK__CLIENT_ID",
+    "SOURCES__SYMETRISK__CLIENT_SECRET",
+    "DESTINATION__DUCKDB__CREDENTIALS",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    """A new user's shell: no Symetrisk or destination settings, working in an empty folder."""
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

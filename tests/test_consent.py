@@ -14,27 +14,12 @@ from pipelines import cli
 from pipelines.orgnr import check_digit, from_prefix
 from pipelines.symetrisk import settings
 
-SETTINGS = (
-    "SOURCES__SYMETRISK__BASE_URL",
-    "SOURCES__SYMETRISK__TOKEN_URL",
-    "SOURCES__SYMETRISK__CLIENT_ID",
-    "SOURCES__SYMETRISK__CLIENT_SECRET",
-    "DESTINATION__DUCKDB__CREDENTIALS",
-)
 SECRETS = {
     "demo-bank": "demo-bank-secret",
     "demo-bank-readonly": "demo-bank-readonly-secret",
     "demo-scorer": "demo-scorer-secret",
     "demo-partner": "demo-partner-secret",
 }
-
-
-@pytest.fixture
-def clean_env(monkeypatch, tmp_path):
-    for name in SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def use_api(monkeypatch, sb, client_id: str) -> None:

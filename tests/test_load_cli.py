@@ -10,22 +10,6 @@ import pytest
 from pipelines import cli
 from pipelines.sandbox.server import SandboxOptions, SandboxServer
 
-SETTINGS = (
-    "SOURCES__SYMETRISK__BASE_URL",
-    "SOURCES__SYMETRISK__TOKEN_URL",
-    "SOURCES__SYMETRISK__CLIENT_ID",
-    "SOURCES__SYMETRISK__CLIENT_SECRET",
-    "DESTINATION__DUCKDB__CREDENTIALS",
-)
-
-
-@pytest.fixture
-def clean_env(monkeypatch, tmp_path):
-    for name in SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
 
 @pytest.fixture(scope="module")
 def server():

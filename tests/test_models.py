@@ -21,48 +21,11 @@ import pandas as pd
 import pytest
 
 from pipelines import orgnr
+from pipelines.accounts import BALANCE_LINES, INCOME_LINES
 from pipelines.models import build_models
 
-INCOME = [
-    "sales_revenue",
-    "other_operating_income",
-    "operating_revenue",
-    "cost_of_goods_sold",
-    "payroll_expenses",
-    "depreciation",
-    "other_operating_expenses",
-    "operating_expenses",
-    "operating_result",
-    "financial_income",
-    "financial_expenses",
-    "result_before_tax",
-    "tax_expense",
-    "net_result",
-]
-BALANCE = [
-    "intangible_assets",
-    "tangible_fixed_assets",
-    "financial_fixed_assets",
-    "total_fixed_assets",
-    "inventory",
-    "accounts_receivable",
-    "other_receivables",
-    "cash_and_bank",
-    "total_current_assets",
-    "total_assets",
-    "share_capital",
-    "retained_earnings",
-    "total_equity",
-    "provisions",
-    "long_term_liabilities",
-    "accounts_payable",
-    "tax_payable",
-    "public_duties_payable",
-    "other_short_term_liabilities",
-    "total_short_term_liabilities",
-    "total_liabilities",
-    "total_equity_and_liabilities",
-]
+INCOME = list(INCOME_LINES)
+BALANCE = list(BALANCE_LINES)
 UTC = timezone.utc
 FIRST = (2023, 1)  # the portfolio's first month
 AS_OF = (2025, 12)  # the portfolio's newest month

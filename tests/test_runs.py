@@ -13,22 +13,7 @@ from pipelines import cli
 from pipelines.runs import RunRecord
 from pipelines.symetrisk import RunStats
 
-SETTINGS = (
-    "SOURCES__SYMETRISK__BASE_URL",
-    "SOURCES__SYMETRISK__TOKEN_URL",
-    "SOURCES__SYMETRISK__CLIENT_ID",
-    "SOURCES__SYMETRISK__CLIENT_SECRET",
-    "DESTINATION__DUCKDB__CREDENTIALS",
-)
 WRONG_SECRET = "wrong-secret-0815"
-
-
-@pytest.fixture
-def clean_env(monkeypatch, tmp_path):
-    for name in SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def use_api(monkeypatch, sb, client_id: str, secret: str) -> None:

@@ -14,21 +14,6 @@ from conftest import fetch_all, session_for
 from pipelines import cli
 
 ASKED = "912345602"  # a valid number outside the sandbox portfolio
-SETTINGS = (
-    "SOURCES__SYMETRISK__BASE_URL",
-    "SOURCES__SYMETRISK__TOKEN_URL",
-    "SOURCES__SYMETRISK__CLIENT_ID",
-    "SOURCES__SYMETRISK__CLIENT_SECRET",
-    "DESTINATION__DUCKDB__CREDENTIALS",
-)
-
-
-@pytest.fixture
-def clean_env(monkeypatch, tmp_path):
-    for name in SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def use_api(monkeypatch, base: str, secret: str = "demo-bank-secret") -> None:

@@ -19,50 +19,13 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import orjson
 
+from pipelines.accounts import BALANCE_LINES, INCOME_LINES
+
 FORMAT_VERSION = "2025-09-19"
 MAX_MONTHS = 100
 MAX_ADVANCES = 120
 
-INCOME_LINES = (
-    "sales_revenue",
-    "other_operating_income",
-    "operating_revenue",
-    "cost_of_goods_sold",
-    "payroll_expenses",
-    "depreciation",
-    "other_operating_expenses",
-    "operating_expenses",
-    "operating_result",
-    "financial_income",
-    "financial_expenses",
-    "result_before_tax",
-    "tax_expense",
-    "net_result",
-)
-BALANCE_LINES = (
-    "intangible_assets",
-    "tangible_fixed_assets",
-    "financial_fixed_assets",
-    "total_fixed_assets",
-    "inventory",
-    "accounts_receivable",
-    "other_receivables",
-    "cash_and_bank",
-    "total_current_assets",
-    "total_assets",
-    "share_capital",
-    "retained_earnings",
-    "total_equity",
-    "provisions",
-    "long_term_liabilities",
-    "accounts_payable",
-    "tax_payable",
-    "public_duties_payable",
-    "other_short_term_liabilities",
-    "total_short_term_liabilities",
-    "total_liabilities",
-    "total_equity_and_liabilities",
-)
+
 _BAL = {name: i for i, name in enumerate(BALANCE_LINES)}
 _INC = {name: i for i, name in enumerate(INCOME_LINES)}
 

@@ -3,6 +3,8 @@ path or a new default is a one-line change here, never a hunt through the code."
 
 from __future__ import annotations
 
+from pipelines.accounts import BALANCE_LINES, INCOME_LINES  # noqa: F401 (part of the settings)
+
 # --- API paths, relative to the base URL (`.../api/v1`) -------------------------------------
 PING = "/ping"
 SELF = "/self"
@@ -74,47 +76,7 @@ ROLE_RESOURCES = {
 }
 ALL_RESOURCES = BANK_RESOURCES + SCORER_RESOURCES[1:]
 
-# --- accounting snapshot lines (docs/data-contract.md) ------------------------------------------
-INCOME_LINES = (
-    "sales_revenue",
-    "other_operating_income",
-    "operating_revenue",
-    "cost_of_goods_sold",
-    "payroll_expenses",
-    "depreciation",
-    "other_operating_expenses",
-    "operating_expenses",
-    "operating_result",
-    "financial_income",
-    "financial_expenses",
-    "result_before_tax",
-    "tax_expense",
-    "net_result",
-)
-BALANCE_LINES = (
-    "intangible_assets",
-    "tangible_fixed_assets",
-    "financial_fixed_assets",
-    "total_fixed_assets",
-    "inventory",
-    "accounts_receivable",
-    "other_receivables",
-    "cash_and_bank",
-    "total_current_assets",
-    "total_assets",
-    "share_capital",
-    "retained_earnings",
-    "total_equity",
-    "provisions",
-    "long_term_liabilities",
-    "accounts_payable",
-    "tax_payable",
-    "public_duties_payable",
-    "other_short_term_liabilities",
-    "total_short_term_liabilities",
-    "total_liabilities",
-    "total_equity_and_liabilities",
-)
+# --- accounting snapshot lines: INCOME_LINES, BALANCE_LINES from pipelines/accounts.py ----------
 # accounting_snapshot_versions columns taken from the snapshot (version column: snapshot column)
 VERSION_MEASURES = {
     "operating_revenue": "income_statement__month__operating_revenue",

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from warehouse_checks import Api, admin, count, flat, load, normal, query, sandbox
+from warehouse_checks import Api, admin, count, flat, load, normal, query, run_in_process, sandbox
 
-from pipelines import cli
 from pipelines.orgnr import from_prefix
 from pipelines.sandbox.portfolio import Rendered
 
@@ -26,21 +25,8 @@ def run(monkeypatch, tmp_path, capsys, sb):
     """`symetrisk run` in this process against `sb`; returns (exit code, stdout, stderr)."""
 
     def run(*args: str, **env: str) -> tuple[int, str, str]:
-        values = {
-            "BASE_URL": sb.api_url,
-            "TOKEN_URL": sb.token_url,
-            "CLIENT_ID": "demo-bank",
-            "CLIENT_SECRET": "demo-bank-secret",
-            **env,
-        }
-        for name, value in values.items():
-            monkeypatch.setenv(f"SOURCES__SYMETRISK__{name}", value)
-        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "warehouse.duckdb"))
-        monkeypatch.chdir(tmp_path)
         admin(sb, "/requests/reset")
-        code = cli.main(["run", "--quiet", "--no-models", *args])
-        out, err = capsys.readouterr()
-        return code, out, err
+        return run_in_process(monkeypatch, capsys, sb, tmp_path, *args, **env)
 
     return run
 

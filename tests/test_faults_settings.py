@@ -8,9 +8,8 @@ import socket
 import threading
 
 import pytest
-from warehouse_checks import Api, admin, assert_snapshots_equal_api, sandbox
+from warehouse_checks import Api, admin, assert_snapshots_equal_api, run_in_process, sandbox
 
-from pipelines import cli
 from pipelines.sandbox.tenants import TokenError
 from pipelines.symetrisk import settings
 from pipelines.symetrisk.client import Api as Client
@@ -32,21 +31,8 @@ def run(monkeypatch, tmp_path, capsys, sb):
     """`symetrisk run` in this process against `sb`, with settings overridden."""
 
     def run(*args: str, **env: str) -> tuple[int, str, str]:
-        values = {
-            "BASE_URL": sb.api_url,
-            "TOKEN_URL": sb.token_url,
-            "CLIENT_ID": "demo-bank",
-            "CLIENT_SECRET": SECRET,
-            "BACKOFF_FACTOR": "0.01",
-            **env,
-        }
-        for name, value in values.items():
-            monkeypatch.setenv(f"SOURCES__SYMETRISK__{name}", value)
-        monkeypatch.delenv("DESTINATION__DUCKDB__CREDENTIALS", raising=False)
-        monkeypatch.chdir(tmp_path)
-        code = cli.main(["run", "--quiet", "--no-models", *args])
-        out, err = capsys.readouterr()
-        return code, out, err
+        settings = {"CLIENT_SECRET": SECRET, "BACKOFF_FACTOR": "0.01", **env}
+        return run_in_process(monkeypatch, capsys, sb, tmp_path, *args, **settings)
 
     return run
 

@@ -299,3 +299,27 @@ def state_ahead_of_data(state: dict[str, Any] | None, work: Path) -> dict[str, s
     """Borrowers whose state says a month was loaded that is not in the warehouse."""
     landed = newest_landed(work)
     return {org: n for org, n in borrower_state(state).items() if landed.get(org, "") < n}
+
+
+def run_in_process(
+    monkeypatch: Any, capsys: Any, sb: SandboxServer, work: Path, *args: str, **settings_: str
+) -> tuple[int, str, str]:
+    """`symetrisk run --quiet --no-models ARGS` in this process against `sb`, working in `work`
+    with the warehouse `work/warehouse.duckdb`; `settings_` override SOURCES__SYMETRISK__*.
+    Returns (exit code, stdout, stderr)."""
+    from pipelines import cli
+
+    values = {
+        "BASE_URL": sb.api_url,
+        "TOKEN_URL": sb.token_url,
+        "CLIENT_ID": "demo-bank",
+        "CLIENT_SECRET": "demo-bank-secret",
+        **settings_,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(f"SOURCES__SYMETRISK__{name}", value)
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(work / "warehouse.duckdb"))
+    monkeypatch.chdir(work)
+    code = cli.main(["run", "--quiet", "--no-models", *args])
+    out, err = capsys.readouterr()
+    return code, out, err

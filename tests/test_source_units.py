@@ -301,3 +301,19 @@ def test_rate_limiter_spaces_requests_and_pauses_everyone():
     started = time.monotonic()
     limiter.acquire()
     assert time.monotonic() - started >= 0.15
+
+
+def test_api_sessions_read_proxy_and_ca_settings_once_as_requests_would(monkeypatch):
+    from pipelines.symetrisk.client import Api
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.bank.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/bank-ca.pem")
+    api = Api("https://api.symetrisk.com/api/v1", "https://token.example/oauth2/token", "id", "s")
+    session = api.http.session
+    assert session.trust_env is False
+    assert session.proxies.get("https") == "http://proxy.bank.example:3128"
+    assert session.verify == "/etc/ssl/bank-ca.pem"
+
+    bypassed = Api("https://internal.example/api/v1", "https://t.example/token", "id", "s")
+    assert "https" not in bypassed.http.session.proxies

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,17 +23,13 @@ import duckdb
 import psutil
 import requests
 
+from bench.sandbox_process import start_sandbox
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 BIN = Path(sys.executable).parent
 AS_OF = "2026-10-31"
 CLIENT_ID, CLIENT_SECRET = "demo-bank", "demo-bank-secret"  # the sandbox's public demo client
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PeakMemory:
@@ -92,26 +87,6 @@ def snapshot_count(database: Path) -> int:
         return con.execute("select count(*) from symetrisk_raw.accounting_snapshots").fetchone()[0]
 
 
-def start_sandbox(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    command = [
-        str(BIN / "symetrisk"), "sandbox", "--port", str(port),
-        "--borrowers", str(args.borrowers), "--months", str(args.months),
-        "--latency-ms", str(args.latency_ms), "--seed", "42", "--as-of", AS_OF,
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{base}/sandbox/portfolio", timeout=2).raise_for_status()
-            return process, base
-        except requests.RequestException:
-            time.sleep(0.2)
-    process.kill()
-    sys.exit("bench: the sandbox did not start within 60 s")
-
-
 def table(rows: list[dict]) -> str:
     lines = [
         "| step | wall s | requests | snapshots | snapshots/s | peak RSS MB |",
@@ -142,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="symetrisk-bench-"))
     warehouse = work / "bench.duckdb"
-    sandbox_process, base = start_sandbox(args)
+    sandbox_process, base = start_sandbox(
+        "--borrowers", str(args.borrowers), "--months", str(args.months),
+        "--latency-ms", str(args.latency_ms), "--seed", "42", "--as-of", AS_OF,
+    )  # fmt: skip
     api, token = f"{base}/api/v1", f"{base}/oauth2/token"
     env = {
         **os.environ,

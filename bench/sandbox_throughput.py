@@ -5,7 +5,7 @@ Starts `symetrisk sandbox` as a subprocess (its own process, so it gets the seco
 then N threads with one requests.Session each fetch every page of every approved
 borrower's accounting data at limit=100 and parse it.
 
-    .venv/bin/python bench/sandbox_throughput.py --borrowers 2000 --months 100 --threads 8
+    .venv/bin/python -m bench.sandbox_throughput --borrowers 2000 --months 100 --threads 8
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -24,40 +22,7 @@ import orjson
 import psutil
 import requests
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_sandbox(args: argparse.Namespace, port: int) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "pipelines.cli",
-        "sandbox",
-        "--port",
-        str(port),
-        "--borrowers",
-        str(args.borrowers),
-        "--months",
-        str(args.months),
-        "--seed",
-        str(args.seed),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"sandbox exited: {process.stdout.read().decode()}")
-        try:
-            requests.get(f"http://127.0.0.1:{port}/sandbox/faults", timeout=1)
-            return process
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("sandbox did not start within 60 s")
+from bench.sandbox_process import start_sandbox
 
 
 def token(base: str) -> str:
@@ -87,9 +52,9 @@ def approved_borrowers(session: requests.Session, api: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> dict:
-    port = free_port()
-    process = start_sandbox(args, port)
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_sandbox(
+        "--borrowers", str(args.borrowers), "--months", str(args.months), "--seed", str(args.seed)
+    )
     api = base + "/api/v1"
     local = threading.local()
     try:

@@ -8,7 +8,8 @@ Tables (dataset `symetrisk_raw`, layout in docs/data-contract.md):
 - `borrowers`: each borrower's detail, re-read only when its relationship is new or changed.
 - `accounting_snapshots`: one row per (organization_number, snapshot_date), as Arrow batches,
   merged; per-borrower state asks only for new months plus a lookback window (snapshots.py).
-- `accounting_snapshot_versions`: one row per distinct version of a month (insert-only merge).
+- `accounting_snapshot_versions`: one row per distinct version of a month, merged on
+  (organization_number, snapshot_date, updated_at).
 - `notifications`: incremental on `id`, newest first, stops at the last id seen.
 - `debtors`, `credit_scores`: for a credit-scorer client.
 
@@ -433,7 +434,9 @@ class _Loader:
 
         @dlt.transformer(
             name="accounting_snapshot_versions",
-            write_disposition={"disposition": "merge", "strategy": "insert-only"},
+            # delete-insert, not insert-only: dlt deduplicates the staging table by key only for
+            # delete-insert, and a load package resumed after a kill can stage a job twice
+            write_disposition={"disposition": "merge", "strategy": "delete-insert"},
             primary_key=("organization_number", "snapshot_date", "updated_at"),
         )
         def accounting_snapshot_versions(table: Any) -> Iterator[Any]:

@@ -298,24 +298,21 @@ class Api:
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET one object; HTTPError for a 403/404 that survived the retries (the caller may
         skip it), a SymetriskError naming what to check for anything else (see `explain`)."""
-        try:
-            response = self.rest.get(path, params=params)
-            if response.status_code >= 400:
-                raise api_error(response)
-            return response_json(response)
-        except (RequestException, BrokenJsonError) as exc:
-            _reraise(exc, "GET", path)
+        return self._call("GET", path, params=params)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         """POST (a write: needs the write scope); errors as for `get`, and a 403 for a missing
         scope names the scope setting."""
+        return self._call("POST", path, json=body)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            response = self.rest.post(path, json=body)
+            response = self.rest.request(path, method=method, **kwargs)
             if response.status_code >= 400:
                 raise api_error(response)
             return response_json(response)
         except (RequestException, BrokenJsonError) as exc:
-            _reraise(exc, "POST", path)
+            _reraise(exc, method, path)
 
     def pages(
         self, path: str, limit: int = settings.MAX_PAGE_SIZE, params: dict[str, Any] | None = None

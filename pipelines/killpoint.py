@@ -4,7 +4,10 @@ one (tests/test_faults_kill.py). Unset, nothing here runs.
 
 It is a dlt progress collector: dlt calls `update` as rows are extracted, as files are
 normalized and as load jobs complete, which marks "in the middle" without timing guesses.
-`SYMETRISK_TEST_KILL_AT=extract:3` waits for the third such update."""
+`SYMETRISK_TEST_KILL_AT=extract:3` waits for the third such update.
+
+`SYMETRISK_TEST_KILL_AT=committed:relationships` kills in the narrowest gap instead: after the
+destination committed a load job of that table and before dlt recorded it (pipelines/resume.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from typing import Any
 from dlt.common.runtime.collector import NullCollector
 
 ENV = "SYMETRISK_TEST_KILL_AT"
-STEPS = ("extract", "normalize", "load")
+STEPS = ("extract", "normalize", "load", "committed")
 
 
 def collector_from_env() -> dict[str, Any]:
@@ -26,7 +29,26 @@ def collector_from_env() -> dict[str, Any]:
     step, _, nth = value.partition(":")
     if step not in STEPS:
         raise ValueError(f"{ENV} must be one of {', '.join(STEPS)} (optionally :N), got {value!r}")
+    if step == "committed":
+        kill_after_commit(nth)
+        return {}
     return {"progress": KillAt(step, int(nth or 1))}
+
+
+def kill_after_commit(table: str) -> None:
+    """Kill the process where dlt records that a load job of `table` committed."""
+    from dlt.common.storages.load_package import PackageStorage
+
+    record = PackageStorage.save_pending_transition
+
+    def save_pending_transition(
+        self: Any, load_id: str, file_name: str, state: str, *args: Any
+    ) -> None:
+        if state == "completed" and file_name.startswith(f"{table}."):
+            os.kill(os.getpid(), signal.SIGKILL)
+        record(self, load_id, file_name, state, *args)
+
+    PackageStorage.save_pending_transition = save_pending_transition  # type: ignore[method-assign]
 
 
 class KillAt(NullCollector):

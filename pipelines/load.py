@@ -355,6 +355,15 @@ def finish_interrupted_run(pipeline: Any, out: TextIO) -> None:
         pipeline.list_normalized_load_packages()
     )
     print(f"finishing {packages} load package(s) left by an interrupted run", file=out)
+    from pipelines.resume import reset_uncertain_staging
+
+    reset = reset_uncertain_staging(pipeline)
+    if reset:
+        print(
+            f"reloading staging table(s) {', '.join(reset)}: a load job may have committed "
+            "before the interruption",
+            file=out,
+        )
     pipeline.run()
 
 

@@ -7,6 +7,9 @@ copies the same rows twice; the delete-insert merges collapse such duplicates by
 but the SCD2 merge (relationships) inserts both copies. So before dlt resumes, every staging
 table with such an uncertain job is emptied and all of its jobs in the package are queued again:
 the staging table is then loaded exactly once, and the merges that follow are idempotent.
+
+It reads dlt's package folders (new/started/completed jobs, pending-transition markers) as dlt
+1.31 lays them out; pyproject.toml pins dlt below 1.32 for that reason among others.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@
 - `bank`: a requests.Session authenticated as demo-bank against `sandbox_server`.
 - `fetch_all(session, url)`: every item of a paged list endpoint.
 - `clean_env`: no Symetrisk or destination settings in the environment, cwd an empty folder.
+- `use_api(monkeypatch, base_url, **settings)`: `symetrisk`'s settings pointed at a sandbox.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from datetime import date
 import pytest
 import requests
 
+from pipelines.sandbox.app import API_PREFIX, TOKEN_PATH
 from pipelines.sandbox.server import SandboxOptions, SandboxServer
+from pipelines.sandbox.tenants import CLIENTS
 
 AS_OF = date(2026, 3, 31)
 DEFAULTS = {"borrowers": 40, "months": 24, "seed": 42, "as_of": AS_OF}
@@ -44,6 +47,22 @@ def fetch_all(session: requests.Session, url: str, limit: int = 100) -> list[dic
         items += page["items"]
         if not page["items"] or len(items) >= page["metadata"]["totalItems"]:
             return items
+
+
+def use_api(monkeypatch, base_url: str, **settings: str) -> None:
+    """Point SOURCES__SYMETRISK__* at the sandbox at `base_url` as demo-bank; `settings` override
+    any of them by name (CLIENT_ID="demo-scorer", CLIENT_SECRET="wrong", BACKOFF_FACTOR="0.01").
+    A demo client's own secret goes with its id unless CLIENT_SECRET is given."""
+    values = {
+        "BASE_URL": base_url + API_PREFIX,
+        "TOKEN_URL": base_url + TOKEN_PATH,
+        "CLIENT_ID": "demo-bank",
+        **settings,
+    }
+    if "CLIENT_SECRET" not in values:
+        values["CLIENT_SECRET"] = CLIENTS[values["CLIENT_ID"]].secret
+    for name, value in values.items():
+        monkeypatch.setenv(f"SOURCES__SYMETRISK__{name}", value)
 
 
 SETTINGS = (

@@ -8,25 +8,11 @@ from __future__ import annotations
 import duckdb
 import pytest
 import requests
-from conftest import fetch_all, session_for
+from conftest import fetch_all, session_for, use_api
 
 from pipelines import cli
 from pipelines.orgnr import check_digit, from_prefix
 from pipelines.symetrisk import settings
-
-SECRETS = {
-    "demo-bank": "demo-bank-secret",
-    "demo-bank-readonly": "demo-bank-readonly-secret",
-    "demo-scorer": "demo-scorer-secret",
-    "demo-partner": "demo-partner-secret",
-}
-
-
-def use_api(monkeypatch, sb, client_id: str) -> None:
-    monkeypatch.setenv("SOURCES__SYMETRISK__BASE_URL", sb.api_url)
-    monkeypatch.setenv("SOURCES__SYMETRISK__TOKEN_URL", sb.token_url)
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_ID", client_id)
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", SECRETS[client_id])
 
 
 def new_borrowers(sb, n: int) -> list[str]:
@@ -74,7 +60,7 @@ def test_request_approve_run_then_status_shows_it_approved(
     clean_env, monkeypatch, capsys, start_sandbox
 ):
     with start_sandbox(borrowers=10, months=8) as sb:
-        use_api(monkeypatch, sb, "demo-bank")
+        use_api(monkeypatch, sb.base_url)
         assert cli.main(["run", "--quiet", "--no-models"]) == 0
         org = new_borrowers(sb, 1)[0]
         capsys.readouterr()
@@ -119,7 +105,7 @@ def test_request_approve_run_then_status_shows_it_approved(
 def test_wrong_clients_get_one_clear_line(clean_env, monkeypatch, capsys, start_sandbox):
     with start_sandbox(borrowers=5, months=3) as sb:
         org = new_borrowers(sb, 1)[0]
-        use_api(monkeypatch, sb, "demo-bank-readonly")
+        use_api(monkeypatch, sb.base_url, CLIENT_ID="demo-bank-readonly")
         code = cli.main(["request-access", org])
         out, err = capsys.readouterr()
         assert code == 1 and out == ""
@@ -131,7 +117,7 @@ def test_wrong_clients_get_one_clear_line(clean_env, monkeypatch, capsys, start_
         )
         assert state_of(sb, org) is None
 
-        use_api(monkeypatch, sb, "demo-scorer")
+        use_api(monkeypatch, sb.base_url, CLIENT_ID="demo-scorer")
         code = cli.main(["request-access", org])
         err = capsys.readouterr().err
         assert code == 1 and "is for bank clients" in err and "credit_scorer" in err
@@ -146,7 +132,7 @@ def test_scorer_and_partner_commands(clean_env, monkeypatch, capsys, start_sandb
             me = session.get(sb.api_url + settings.SELF, timeout=10).json()
         creditor = me["company"]["brreg_organization_number"]
 
-        use_api(monkeypatch, sb, "demo-scorer")
+        use_api(monkeypatch, sb.base_url, CLIENT_ID="demo-scorer")
         code = cli.main(["request-debtor-access", "--creditor", creditor, debtor, "--no-record"])
         out, err = capsys.readouterr()
         assert code == 0, err
@@ -157,7 +143,7 @@ def test_scorer_and_partner_commands(clean_env, monkeypatch, capsys, start_sandb
             {k: d[k] for k in ("organization_number", "relationship_state")} for d in debtors
         ]
 
-        use_api(monkeypatch, sb, "demo-partner")
+        use_api(monkeypatch, sb.base_url, CLIENT_ID="demo-partner")
         code = cli.main(["create-credit-scorer", scorer])
         out, err = capsys.readouterr()
         assert code == 0, err

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 
 import pytest
+from conftest import use_api
 
 from pipelines import cli
 from pipelines.sandbox.server import SandboxOptions, SandboxServer
@@ -48,10 +49,7 @@ def test_fresh_checkout_runs_the_sandbox_and_says_where_the_warehouse_is(clean_e
 
 @pytest.mark.e2e
 def test_wrong_secret_names_the_credentials_settings(clean_env, capsys, monkeypatch, server):
-    monkeypatch.setenv("SOURCES__SYMETRISK__BASE_URL", server.api_url)
-    monkeypatch.setenv("SOURCES__SYMETRISK__TOKEN_URL", server.token_url)
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_ID", "demo-bank")
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", "not-the-secret-4711")
+    use_api(monkeypatch, server.base_url, CLIENT_SECRET="not-the-secret-4711")
     code = cli.main(["run", "--quiet", "--no-models"])
     out, err = capsys.readouterr()
     assert code == 1
@@ -63,10 +61,7 @@ def test_wrong_secret_names_the_credentials_settings(clean_env, capsys, monkeypa
 
 @pytest.mark.e2e
 def test_wrong_token_url_names_the_token_url_setting(clean_env, capsys, monkeypatch, server):
-    monkeypatch.setenv("SOURCES__SYMETRISK__BASE_URL", server.api_url)
-    monkeypatch.setenv("SOURCES__SYMETRISK__TOKEN_URL", server.base_url + "/no/such/token")
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_ID", "demo-bank")
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", "demo-bank-secret")
+    use_api(monkeypatch, server.base_url, TOKEN_URL=server.base_url + "/no/such/token")
     code = cli.main(["run", "--quiet", "--no-models"])
     out, err = capsys.readouterr()
     assert code == 1
@@ -77,10 +72,7 @@ def test_wrong_token_url_names_the_token_url_setting(clean_env, capsys, monkeypa
 
 @pytest.mark.e2e
 def test_configured_api_loads_and_builds_models(clean_env, capsys, monkeypatch, server):
-    monkeypatch.setenv("SOURCES__SYMETRISK__BASE_URL", server.api_url)
-    monkeypatch.setenv("SOURCES__SYMETRISK__TOKEN_URL", server.token_url)
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_ID", "demo-bank")
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", "demo-bank-secret")
+    use_api(monkeypatch, server.base_url)
     code = cli.main(["run", "--quiet"])
     out, err = capsys.readouterr()
     assert code == 0, err + out

@@ -8,19 +8,13 @@ import shlex
 
 import duckdb
 import pytest
+from conftest import use_api
 
 from pipelines import cli
 from pipelines.runs import RunRecord
 from pipelines.symetrisk import RunStats
 
 WRONG_SECRET = "wrong-secret-0815"
-
-
-def use_api(monkeypatch, sb, client_id: str, secret: str) -> None:
-    monkeypatch.setenv("SOURCES__SYMETRISK__BASE_URL", sb.api_url)
-    monkeypatch.setenv("SOURCES__SYMETRISK__TOKEN_URL", sb.token_url)
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_ID", client_id)
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", secret)
 
 
 def key_values(line: str) -> dict[str, str]:
@@ -49,7 +43,7 @@ def test_ok_and_failed_runs_are_rows_of_the_runs_table(
     clean_env, monkeypatch, capsys, start_sandbox
 ):
     with start_sandbox(borrowers=8, months=6) as sb:
-        use_api(monkeypatch, sb, "demo-bank", "demo-bank-secret")
+        use_api(monkeypatch, sb.base_url)
         assert cli.main(["run", "--quiet", "--no-models"]) == 0
         ok_line = capsys.readouterr().out.strip().splitlines()[-1]
         monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", WRONG_SECRET)

@@ -9,18 +9,11 @@ import socket
 import time
 
 import pytest
-from conftest import fetch_all, session_for
+from conftest import fetch_all, session_for, use_api
 
 from pipelines import cli
 
 ASKED = "912345602"  # a valid number outside the sandbox portfolio
-
-
-def use_api(monkeypatch, base: str, secret: str = "demo-bank-secret") -> None:
-    monkeypatch.setenv("SOURCES__SYMETRISK__BASE_URL", base + "/api/v1")
-    monkeypatch.setenv("SOURCES__SYMETRISK__TOKEN_URL", base + "/oauth2/token")
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_ID", "demo-bank")
-    monkeypatch.setenv("SOURCES__SYMETRISK__CLIENT_SECRET", secret)
 
 
 def closed_port() -> int:
@@ -48,7 +41,7 @@ def test_no_settings_no_warehouse_checks_nothing_and_says_so(clean_env, capsys):
 
 @pytest.mark.e2e
 def test_api_down_is_exit_3(clean_env, monkeypatch, capsys):
-    use_api(monkeypatch, f"http://127.0.0.1:{closed_port()}", "secret-not-shown-42")
+    use_api(monkeypatch, f"http://127.0.0.1:{closed_port()}", CLIENT_SECRET="secret-not-shown-42")
     started = time.monotonic()
     code, out = status(capsys)
     assert code == 3
@@ -91,7 +84,7 @@ def test_all_well_then_failed_run_then_well_again(clean_env, monkeypatch, capsys
         assert listed == waiting
         assert "pending    none waiting" in status(capsys, "--pending-days", "100000")[1]
 
-        use_api(monkeypatch, sb.base_url, "wrong-secret-17")
+        use_api(monkeypatch, sb.base_url, CLIENT_SECRET="wrong-secret-17")
         assert cli.main(["run", "--quiet", "--no-models"]) == 1
         use_api(monkeypatch, sb.base_url)
         code, out = status(capsys)
@@ -99,7 +92,7 @@ def test_all_well_then_failed_run_then_well_again(clean_env, monkeypatch, capsys
         assert "failed" in out and "error: the token endpoint refused" in out
         assert out.strip().endswith("status: last run failed (exit 4)")
 
-        use_api(monkeypatch, sb.base_url, "wrong-secret-17")
+        use_api(monkeypatch, sb.base_url, CLIENT_SECRET="wrong-secret-17")
         code, out = status(capsys)
         assert code == 3 and "API        FAILED: the token endpoint refused" in out
 

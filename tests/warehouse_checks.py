@@ -307,17 +307,11 @@ def run_in_process(
     """`symetrisk run --quiet --no-models ARGS` in this process against `sb`, working in `work`
     with the warehouse `work/warehouse.duckdb`; `settings_` override SOURCES__SYMETRISK__*.
     Returns (exit code, stdout, stderr)."""
+    from conftest import use_api
+
     from pipelines import cli
 
-    values = {
-        "BASE_URL": sb.api_url,
-        "TOKEN_URL": sb.token_url,
-        "CLIENT_ID": "demo-bank",
-        "CLIENT_SECRET": "demo-bank-secret",
-        **settings_,
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(f"SOURCES__SYMETRISK__{name}", value)
+    use_api(monkeypatch, sb.base_url, **settings_)
     monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(work / "warehouse.duckdb"))
     monkeypatch.chdir(work)
     code = cli.main(["run", "--quiet", "--no-models", *args])

@@ -7,7 +7,7 @@ import base64
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 import orjson
@@ -45,16 +45,8 @@ class SandboxOptions:
         Faults().update(self.fault_switches())  # raises on a bad rate
 
     def fault_switches(self) -> dict:
-        return {
-            "latency_ms": self.latency_ms,
-            "throttle_rps": self.throttle_rps,
-            "error_rate": self.error_rate,
-            "broken_json_rate": self.broken_json_rate,
-            "drop_rate": self.drop_rate,
-            "stall_rate": self.stall_rate,
-            "stall_ms": self.stall_ms,
-            "schema_drift": self.schema_drift,
-        }
+        """These options' values of the fault switches (the fields of `Faults`)."""
+        return {f.name: getattr(self, f.name) for f in fields(Faults)}
 
 
 def build_app(options: SandboxOptions):

@@ -30,6 +30,8 @@ def collector_from_env() -> dict[str, Any]:
     if step not in STEPS:
         raise ValueError(f"{ENV} must be one of {', '.join(STEPS)} (optionally :N), got {value!r}")
     if step == "committed":
+        if not nth:
+            raise ValueError(f"{ENV}=committed needs a table: committed:<table>")
         kill_after_commit(nth)
         return {}
     return {"progress": KillAt(step, int(nth or 1))}

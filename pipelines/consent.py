@@ -178,7 +178,7 @@ def record(
     reason on `out`) when the warehouse is not a DuckDB file or is busy."""
     import duckdb
 
-    from pipelines.models import default_database
+    from pipelines.warehouse.destination import default_database
 
     path = database or default_database()
     if not path.endswith(".duckdb") and not path.startswith("md:"):

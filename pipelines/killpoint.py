@@ -7,7 +7,8 @@ normalized and as load jobs complete, which marks "in the middle" without timing
 `SYMETRISK_TEST_KILL_AT=extract:3` waits for the third such update.
 
 `SYMETRISK_TEST_KILL_AT=committed:relationships` kills in the narrowest gap instead: after the
-destination committed a load job of that table and before dlt recorded it (pipelines/resume.py)."""
+destination committed a load job of that table and before dlt recorded it
+(pipelines/warehouse/resume.py)."""
 
 from __future__ import annotations
 

@@ -24,6 +24,8 @@ from typing import Any, TextIO
 
 from pipelines.orgnr import InvalidOrgNumber, validate_all
 from pipelines.symetrisk import settings
+from pipelines.symetrisk.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from pipelines.warehouse.destination import duckdb_path, resolve_destination, warehouse_file
 
 EXAMPLES = """examples:
   symetrisk run                                   # no client id set: loads the built-in sandbox
@@ -39,9 +41,6 @@ then query the warehouse:
   symetrisk sql "select * from symetrisk_raw.accounting_snapshots limit 5"
   symetrisk sql "select * from fct_borrower_trend order by altman_z limit 10"
 """
-
-SANDBOX_CLIENT_ID = "demo-bank"
-SANDBOX_CLIENT_SECRET = "demo-bank-secret"  # a public demo credential of the local sandbox
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -182,7 +181,7 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
 
 def main(args: argparse.Namespace) -> int:
     """Check the arguments, take the run lock (pipelines/runlock.py), then load and report."""
-    from pipelines.runlock import RunLockedError, run_lock
+    from pipelines.warehouse.runlock import RunLockedError, run_lock
 
     try:
         if args.borrowers:
@@ -202,25 +201,10 @@ def main(args: argparse.Namespace) -> int:
         return 3
 
 
-def warehouse_file(destination: str | None) -> str | None:
-    """The DuckDB file a run writes to, or None when the destination is not a local file."""
-    if destination:
-        return destination if destination.endswith(".duckdb") else None
-    configured = os.environ.get("DESTINATION__DUCKDB__CREDENTIALS")
-    if configured:
-        path = configured.removeprefix("duckdb:///")
-        return (
-            path
-            if "://" not in path and path != ":memory:" and not path.startswith("md:")
-            else None
-        )
-    return settings.DEFAULT_WAREHOUSE
-
-
 def load_and_report(args: argparse.Namespace) -> int:
-    from pipelines import runs
     from pipelines.symetrisk import RunStats
     from pipelines.symetrisk.errors import SymetriskError
+    from pipelines.warehouse import runs
 
     options, stats, record = options_from_args(args), RunStats(), runs.RunRecord()
     try:
@@ -355,7 +339,7 @@ def finish_interrupted_run(pipeline: Any, out: TextIO) -> None:
         pipeline.list_normalized_load_packages()
     )
     print(f"finishing {packages} load package(s) left by an interrupted run", file=out)
-    from pipelines.resume import reset_uncertain_staging
+    from pipelines.warehouse.resume import reset_uncertain_staging
 
     reset = reset_uncertain_staging(pipeline)
     if reset:
@@ -400,32 +384,6 @@ def start_sandbox(options: LoadOptions) -> Any:
         host="127.0.0.1",
         port=0,
     )
-
-
-def resolve_destination(name: str | None) -> tuple[Any, str | None]:
-    """(dlt destination, DuckDB file path when the warehouse is a local file). A local file gets
-    settings.DUCKDB_CONFIG, so a large merge spills to disk instead of taking the memory."""
-    import dlt
-
-    if name and not name.endswith(".duckdb"):
-        return name, None
-    file = warehouse_file(name)
-    if file is None:
-        return "duckdb", None  # MotherDuck or a connection string: dlt reads it as it is
-    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-
-    path = Path(file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    credentials = DuckDbCredentials(str(path.resolve()), global_config=settings.DUCKDB_CONFIG)
-    return dlt.destinations.duckdb(credentials=credentials), str(path)
-
-
-def duckdb_path(pipeline: Any) -> str | None:
-    try:
-        credentials = pipeline.destination_client().config.credentials
-        return str(getattr(credentials, "database", None) or "") or None
-    except Exception:  # noqa: BLE001 - only for the closing note
-        return None
 
 
 def build_models_after_load(pipeline: Any, dataset: str) -> str:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -43,8 +42,10 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.symetrisk import settings
+from pipelines.warehouse.destination import default_database
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-DEFAULT_DATABASE = "data/symetrisk.duckdb"
 RAW_SCHEMA = "symetrisk_raw"  # the raw schema's name as written in the SQL files
 SCHEMA = "analytics"  # the target schema's name as written in the SQL files
 SAMPLE_ROWS = 5
@@ -485,20 +486,13 @@ def build_models(
 # --- the `symetrisk models` command ------------------------------------------------------------
 
 
-def default_database() -> str:
-    value = os.environ.get("DESTINATION__DUCKDB__CREDENTIALS", "").strip()
-    if value.startswith("duckdb:///"):
-        value = value[len("duckdb:///") :]
-    return value or DEFAULT_DATABASE
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database",
         default=None,
         metavar="PATH",
         help="DuckDB file (or md:NAME on MotherDuck); default $DESTINATION__DUCKDB__CREDENTIALS "
-        f"or {DEFAULT_DATABASE}",
+        f"or {settings.DEFAULT_WAREHOUSE}",
     )
     parser.add_argument(
         "--raw-schema",

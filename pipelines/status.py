@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.orgnr import InvalidOrgNumber, validate_all
-from pipelines.runs import OK
-from pipelines.runs import TABLE as RUNS_TABLE
 from pipelines.symetrisk import settings
+from pipelines.warehouse.runs import OK
+from pipelines.warehouse.runs import TABLE as RUNS_TABLE
 
 OK_EXIT, USAGE_EXIT, API_EXIT, RUN_FAILED_EXIT = 0, 2, 3, 4
 DEFAULT_PENDING_DAYS = 14
@@ -214,7 +214,7 @@ class Warehouse:
     def open(cls, database: str | None, dataset: str) -> Warehouse:
         import duckdb
 
-        from pipelines.models import default_database
+        from pipelines.warehouse.destination import default_database
 
         path = database or default_database()
         found = cls(path, dataset)

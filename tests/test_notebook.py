@@ -37,7 +37,7 @@ def test_notebook_is_committed_without_outputs():
 def test_notebook_reads_only_the_marts():
     text = NOTEBOOK.read_text()
     assert "symetrisk_raw" not in text
-    assert "read_only=True" in (ROOT / "pipelines" / "warehouse.py").read_text()
+    assert "read_only=True" in (ROOT / "pipelines" / "warehouse" / "readers.py").read_text()
 
 
 @pytest.mark.e2e

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dlt.common.storages import FileStorage
 from dlt.common.storages.load_package import PackageStorage
 
-from pipelines.resume import COMPLETED, NEW, STARTED, requeue_table, uncertain_tables
+from pipelines.warehouse.resume import COMPLETED, NEW, STARTED, requeue_table, uncertain_tables
 
 LOAD_ID = "1764000000.1"
 

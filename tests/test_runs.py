@@ -11,8 +11,8 @@ import pytest
 from conftest import use_api
 
 from pipelines import cli
-from pipelines.runs import RunRecord
 from pipelines.symetrisk import RunStats
+from pipelines.warehouse.runs import RunRecord
 
 WRONG_SECRET = "wrong-secret-0815"
 

@@ -95,3 +95,7 @@ DEFAULT_PIPELINES_DIR = "data/dlt"
 # DuckDB's merge of a large load would otherwise take up to 80 % of RAM (measured: 2.6 GB peak for
 # 10,000 borrowers x 100 months); with a limit it spills to disk instead
 DUCKDB_CONFIG = {"memory_limit": "768MB", "preserve_insertion_order": False}
+
+# The built-in sandbox's demo bank, used when no client id is configured (public demo values).
+SANDBOX_CLIENT_ID = "demo-bank"
+SANDBOX_CLIENT_SECRET = "demo-bank-secret"

@@ -148,7 +148,7 @@ def write(record: RunRecord, destination: str | None, dataset: str, pipelines_di
 
     import dlt
 
-    from pipelines.load import resolve_destination
+    from pipelines.warehouse.destination import resolve_destination
 
     dest, _ = resolve_destination(destination)
     Path(pipelines_dir).mkdir(parents=True, exist_ok=True)
@@ -203,7 +203,7 @@ def close(
 
 def who(options: Any, result: Any = None) -> tuple[str | None, str | None]:
     """(client id, API base URL) of the run, or the built-in sandbox's."""
-    from pipelines.load import SANDBOX_CLIENT_ID
+    from pipelines.symetrisk.settings import SANDBOX_CLIENT_ID
 
     client_id, base_url = options.client_id, options.base_url
     try:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.models import default_database
+from pipelines.warehouse.destination import default_database
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class WarehouseMissing(RuntimeError):

@@ -233,11 +233,24 @@ def load_and_report(args: argparse.Namespace) -> int:
         return 1
     print(summary(result))
     models_failed = bool(result.models_line and result.models_line.startswith("models FAILED"))
-    outcome = runs.MODELS_FAILED if models_failed else runs.OK
-    runs.close(
-        record, options, stats, outcome, result.models_line if models_failed else None, result
+    outcome = runs.MODELS_FAILED if models_failed else runs.PARTIAL if stats.failed else runs.OK
+    error = result.models_line if models_failed else partial_line(stats) if stats.failed else None
+    if outcome == runs.PARTIAL:
+        print(f"symetrisk run partial: {error}", file=sys.stderr)
+    runs.close(record, options, stats, outcome, error, result)
+    return 1 if models_failed else PARTIAL_EXIT if stats.failed else 0
+
+
+PARTIAL_EXIT = 5  # some borrowers were skipped for failures; the rest loaded
+
+
+def partial_line(stats: Any) -> str:
+    orgs = sorted(stats.failed)
+    shown = ", ".join(orgs[:5]) + (" ..." if len(orgs) > 5 else "")
+    return (
+        f"{len(orgs)} borrower(s) skipped after failures ({shown}); every other borrower loaded; "
+        "the skipped ones keep their old state and the next run tries them again"
     )
-    return 1 if models_failed else 0
 
 
 def run_load(options: LoadOptions, stats: Any = None, out: TextIO | None = None) -> LoadResult:

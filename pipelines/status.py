@@ -12,7 +12,8 @@ Exit codes, for a monitor:
   2  bad arguments (e.g. an invalid organisation number)
   3  the API check failed: not reachable, an error after retries, or credentials refused
   4  the last recorded run failed (outcome `failed` or `models_failed`)
-When both 3 and 4 apply, 3 wins."""
+  5  the last recorded run was `partial`: some borrowers were skipped after failures (listed)
+When more than one applies, the lowest wins."""
 
 from __future__ import annotations
 
@@ -28,10 +29,10 @@ from typing import Any
 
 from pipelines.orgnr import InvalidOrgNumber, validate_all
 from pipelines.symetrisk import settings
-from pipelines.warehouse.runs import OK
+from pipelines.warehouse.runs import OK, PARTIAL
 from pipelines.warehouse.runs import TABLE as RUNS_TABLE
 
-OK_EXIT, USAGE_EXIT, API_EXIT, RUN_FAILED_EXIT = 0, 2, 3, 4
+OK_EXIT, USAGE_EXIT, API_EXIT, RUN_FAILED_EXIT, RUN_PARTIAL_EXIT = 0, 2, 3, 4, 5
 DEFAULT_PENDING_DAYS = 14
 
 EXAMPLES = """examples:
@@ -117,9 +118,16 @@ def main(args: argparse.Namespace) -> int:
     code = OK_EXIT
     if api.checked and not api.ok:
         code = API_EXIT
+    elif last_failed == PARTIAL:
+        code = RUN_PARTIAL_EXIT
     elif last_failed:
         code = RUN_FAILED_EXIT
-    verdict = {OK_EXIT: "ok", API_EXIT: "API check failed", RUN_FAILED_EXIT: "last run failed"}
+    verdict = {
+        OK_EXIT: "ok",
+        API_EXIT: "API check failed",
+        RUN_FAILED_EXIT: "last run failed",
+        RUN_PARTIAL_EXIT: "last run skipped borrowers",
+    }
     print(f"status: {verdict[code]} (exit {code})")
     return code
 
@@ -295,14 +303,16 @@ def show_consents(rels: list[dict[str, Any]] | None, source: str, pending_days: 
         print(f"             ... and {len(pending) - 10} more")
 
 
-def show_runs(warehouse: Warehouse, limit: int) -> bool:
-    """Print the last runs; True when the last one failed."""
+def show_runs(warehouse: Warehouse, limit: int) -> bool | str:
+    """Print the last runs; True when the last one failed, PARTIAL when it was partial (and
+    then the borrowers it skipped)."""
     if not warehouse.has(RUNS_TABLE):
         print(f"runs       none recorded yet ({warehouse.dataset}.{RUNS_TABLE})")
         return False
     runs = warehouse.query(
         'select run_id, started_at, seconds, outcome, error, cast("rows" as varchar) as rows, '
-        f"requests, retries from {warehouse.table(RUNS_TABLE)} "
+        'requests, retries, cast("errors" as varchar) as errors '
+        f"from {warehouse.table(RUNS_TABLE)} "
         "order by started_at desc limit ?",
         [max(1, limit)],
     )
@@ -324,6 +334,14 @@ def show_runs(warehouse: Warehouse, limit: int) -> bool:
         if run["error"]:
             line += f"\n               error: {run['error']}"
         print(line)
+    if runs[0]["outcome"] == PARTIAL:
+        skipped = json.loads(runs[0]["errors"] or "[]")
+        print(f"skipped    by the last run ({len(skipped)}; the next run tries them again):")
+        for text in skipped[:20]:
+            print(f"             {text}")
+        if len(skipped) > 20:
+            print(f"             ... and {len(skipped) - 20} more")
+        return PARTIAL
     return runs[0]["outcome"] != OK
 
 

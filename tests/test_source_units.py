@@ -17,11 +17,15 @@ from pipelines.symetrisk.client import RateLimiter, retry_after_seconds
 from pipelines.symetrisk.paging import SkipPaginator
 from pipelines.symetrisk.snapshots import (
     SnapshotBatch,
+    SnapshotDataError,
+    check_item,
     classify,
+    content_hash,
     next_state,
     plan_for,
     shift_month_end,
     versions_table,
+    with_hashes,
 )
 
 # --- paging -----------------------------------------------------------------------------------
@@ -168,21 +172,44 @@ def item(date: str, updated: str = "2026-11-01T03:00:00Z", **data: Any) -> dict[
     }
 
 
-def test_classify_new_changed_unchanged():
-    state = {"n": "2026-09-30", "r": {"2026-09-30": "A", "2026-08-31": "B", "2026-07-31": "C"}}
-    items = [
-        item("2026-10-31", "N"),
-        item("2026-09-30", "A2"),
-        item("2026-08-31", "B"),
-        item("2026-07-31", "C"),
-    ]
+def bare(date: str, revenue: float = 1.5) -> dict[str, Any]:
+    """A snapshot shaped only as the public docs define it: no updated_at, no organisation."""
+    full = item(date)
+    full["data"]["income_statement"]["month"]["operating_revenue"] = revenue
+    return {"id": full["id"], "snapshot_date": date, "data": full["data"]}
+
+
+def test_classify_new_changed_unchanged_by_content():
+    old = [bare("2026-09-30"), bare("2026-08-31"), bare("2026-07-31")]
+    state = {"n": "2026-09-30", "r": {i["snapshot_date"]: content_hash(i) for i in old}}
+    items = [bare("2026-10-31"), bare("2026-09-30", revenue=99.0), *old[1:]]
     rows, counts = classify(items, state)
     assert [r["snapshot_date"] for r in rows] == ["2026-10-31", "2026-09-30"]
     assert counts == {"new": 1, "changed": 1, "unchanged": 2, "reloaded": 0}
 
 
+def test_content_hash_ignores_key_order_and_sees_any_change():
+    one = bare("2026-09-30")
+    reordered = {"data": dict(reversed(list(one["data"].items()))), **one}
+    assert content_hash(reordered) == content_hash(one)
+    assert len(content_hash(one)) == 12  # shorter than the updated_at it replaced in the state
+    assert content_hash(item("2026-09-30", "A")) != content_hash(item("2026-09-30", "B"))
+
+
+def test_check_item_needs_only_a_date_and_data():
+    assert check_item(bare("2026-09-30")) == "2026-09-30"
+    for broken in (
+        {"id": 1, "data": {}},
+        {"snapshot_date": "31.09.2026", "data": {}},
+        {"snapshot_date": "2026-09-30"},
+        "not an object",
+    ):
+        with pytest.raises(SnapshotDataError):
+            check_item(broken)
+
+
 def test_classify_full_refresh_counts_older_months_as_reloaded():
-    state = {"n": "2026-09-30", "r": {"2026-09-30": "A"}}
+    state = {"n": "2026-09-30", "r": {"2026-09-30": content_hash(item("2026-09-30", "A"))}}
     rows, counts = classify([item("2026-09-30", "A"), item("2026-01-31")], state, True)
     assert counts["reloaded"] == 1 and counts["unchanged"] == 1 and len(rows) == 1
 
@@ -248,10 +275,11 @@ def test_versions_table_projects_the_contract_columns():
     batch = SnapshotBatch()
     batch.add([item("2026-10-31")])
     seen = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
-    versions = versions_table(batch.to_arrow(), seen)
+    versions = versions_table(with_hashes(batch.to_arrow(), ["abc"]), seen)
     assert versions.column_names == [
         "organization_number",
         "snapshot_date",
+        "content_hash",
         "updated_at",
         "id",
         "first_seen_at",

@@ -121,7 +121,31 @@ def envelope(limit: int, skip: int, total: int, items: list) -> dict:
     }
 
 
-def create_app(sandbox: Sandbox, faults: Faults, log: RequestLog) -> FastAPI:
+# What the public docs leave undefined, and a docs-only sandbox therefore does not serve.
+DOCS_ONLY_WITHOUT = ("notifications", "borrower")
+UNDOCUMENTED_SNAPSHOT_KEYS = (b"organization_number", b"updated_at")
+
+
+def docs_only_snapshot(item: bytes) -> bytes:
+    """A snapshot as the docs show it: id, snapshot_date and data (nothing of our choosing)."""
+    doc = orjson.loads(item)
+    for key in UNDOCUMENTED_SNAPSHOT_KEYS:
+        doc.pop(key.decode(), None)
+    return orjson.dumps(doc)
+
+
+def create_app(
+    sandbox: Sandbox,
+    faults: Faults,
+    log: RequestLog,
+    docs_only: bool = False,
+    without: tuple[str, ...] = (),
+) -> FastAPI:
+    """The sandbox app. `docs_only`: serve exactly what the public docs define: no
+    `company.role` in /self, no `updated_at` or `organization_number` on snapshots, relationships
+    with only `organization_number` and `relationship_state`, and no /notifications or
+    /borrower/{organization_number} (404). `without`: PATHS keys that answer 404."""
+    hidden = {PATHS[name] for name in (*without, *(DOCS_ONLY_WITHOUT if docs_only else ()))}
     app = FastAPI(
         title="Symetrisk sandbox",
         version="1.0.0",
@@ -284,7 +308,7 @@ def create_app(sandbox: Sandbox, faults: Faults, log: RequestLog) -> FastAPI:
                     "name": inst.name,
                     "brreg_organization_number": inst.organization_number,
                     "created_at": inst.created_at,
-                    "role": inst.role,
+                    **({} if docs_only else {"role": inst.role}),
                 },
                 "client": {"client_id": caller.client.client_id, "scopes": list(caller.scopes)},
             }
@@ -342,6 +366,10 @@ def create_app(sandbox: Sandbox, faults: Faults, log: RequestLog) -> FastAPI:
         items = [
             r.as_json(sandbox.company_name(r.organization_number)) for r in book.items[start:end]
         ]
+        if docs_only:
+            items = [
+                {k: r[k] for k in ("organization_number", "relationship_state")} for r in items
+            ]
         return json(envelope(limit, skip, len(book.items), items))
 
     @api.get(PATHS["borrower"], responses=documented(400, *common, 404, ok=schemas.Borrower))
@@ -381,7 +409,10 @@ def create_app(sandbox: Sandbox, faults: Faults, log: RequestLog) -> FastAPI:
         meta = orjson.dumps(
             {"limit": limit, "skip": skip, "returnedItems": end - start, "totalItems": total}
         )
-        body = b'{"metadata":' + meta + b',"items":[' + b",".join(rendered.items[start:end]) + b"]}"
+        page = rendered.items[start:end]
+        if docs_only:
+            page = [docs_only_snapshot(item) for item in page]
+        body = b'{"metadata":' + meta + b',"items":[' + b",".join(page) + b"]}"
         return Response(body, media_type="application/json")
 
     @api.get(
@@ -466,6 +497,7 @@ def create_app(sandbox: Sandbox, faults: Faults, log: RequestLog) -> FastAPI:
             }
         )
 
+    api.routes[:] = [r for r in api.routes if r.path[len(API_PREFIX) :] not in hidden]
     app.include_router(api)
 
     # --- sandbox admin ------------------------------------------------------------------------

@@ -79,6 +79,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     faults.add_argument(
         "--schema-drift", action="store_true", help="unknown keys and changed types in some items"
     )
+    faults.add_argument(
+        "--failing-borrowers",
+        nargs="+",
+        default=[],
+        metavar="ORG",
+        help="these borrowers answer 500 on every call",
+    )
+    parser.add_argument(
+        "--docs-only",
+        action="store_true",
+        help="serve only what the public docs define: no role in /self, no updated_at or "
+        "organization_number on snapshots, no /notifications or /borrower/{org}",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -99,12 +112,15 @@ def main(args: argparse.Namespace) -> int:
         stall_rate=args.stall_rate,
         stall_ms=args.stall_ms,
         schema_drift=args.schema_drift,
+        failing_borrowers=tuple(args.failing_borrowers),
+        docs_only=args.docs_only,
     )
     base = f"http://{args.host}:{args.port}"
     as_of = options.as_of or default_as_of()
     lines = [
         f"Symetrisk sandbox: {options.borrowers} borrowers x {options.months} months, "
-        f"seed {options.seed}, as of {as_of.isoformat()}",
+        f"seed {options.seed}, as of {as_of.isoformat()}"
+        + ("; docs-only (only what the public docs define)" if options.docs_only else ""),
         f"  base URL:  {base}",
         f"  API:       {base}/api/v1",
         f"  token URL: {base}/oauth2/token",

@@ -13,7 +13,7 @@ import hashlib
 import math
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import orjson
 from starlette.routing import compile_path
@@ -31,6 +31,8 @@ class Faults:
     stall_rate: float = 0.0
     stall_ms: int = 0
     schema_drift: bool = False
+    # organisation numbers whose every call under /api/v1 answers 500 (one broken borrower)
+    failing_borrowers: list[str] = field(default_factory=list)
 
     def update(self, changes: dict) -> None:
         """Apply a partial change; raise ValueError naming the first bad value."""
@@ -44,6 +46,15 @@ class Faults:
                 if not isinstance(value, bool):
                     raise ValueError(f"schema_drift must be true or false, got {value!r}")
                 continue
+            if name == "failing_borrowers":
+                if not isinstance(value, list | tuple) or not all(
+                    isinstance(v, str) and v.isdigit() and len(v) == 9 for v in value
+                ):
+                    raise ValueError(
+                        f"failing_borrowers must be a list of 9-digit organisation numbers, "
+                        f"got {value!r}"
+                    )
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{name} must be a number, got {value!r}")
             if not math.isfinite(value) or value < 0 or (name in RATES and value > 1):
@@ -51,7 +62,7 @@ class Faults:
                 raise ValueError(f"{name} must be {limit}, got {value!r}")
         for name, value in changes.items():
             if value is not None:
-                setattr(self, name, value)
+                setattr(self, name, list(value) if name == "failing_borrowers" else value)
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -174,6 +185,9 @@ class FaultLayer:
                     error_body("too_many_requests", message),
                     [(b"retry-after", str(wait).encode())],
                 )
+        if f.failing_borrowers and any(org in scope["path"] for org in f.failing_borrowers):
+            body = error_body("internal_error", "sandbox fault: this borrower always fails")
+            return await respond(send, 500, body)
         if f.drop_rate and u_drop < f.drop_rate:
             return await drop_connection(receive)
         if f.error_rate and u_error < f.error_rate:

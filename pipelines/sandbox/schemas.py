@@ -260,3 +260,4 @@ class FaultSwitches(BaseModel):
     stall_rate: float | None = None
     stall_ms: int | None = None
     schema_drift: bool | None = None
+    failing_borrowers: list[str] | None = None

@@ -13,7 +13,7 @@ from datetime import date
 import orjson
 import uvicorn
 
-from pipelines.sandbox.app import API_PREFIX, TOKEN_PATH, create_app
+from pipelines.sandbox.app import API_PREFIX, PATHS, TOKEN_PATH, create_app
 from pipelines.sandbox.faults import Faults, RequestLog
 from pipelines.sandbox.portfolio import MAX_MONTHS, default_as_of
 from pipelines.sandbox.tenants import CLIENTS, Sandbox
@@ -34,6 +34,12 @@ class SandboxOptions:
     stall_rate: float = 0.0
     stall_ms: int = 0
     schema_drift: bool = False
+    failing_borrowers: tuple[str, ...] = ()
+    # serve only what the public docs define (no role, no updated_at or organization_number on
+    # snapshots, no notifications or borrower detail): see create_app
+    docs_only: bool = False
+    # PATHS keys (app.py) answered 404, as if the API had no such path: ("self",)
+    without: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.months <= MAX_MONTHS:
@@ -43,6 +49,11 @@ class SandboxOptions:
         if self.token_ttl < 1:
             raise ValueError(f"token_ttl must be at least 1 second, got {self.token_ttl}")
         Faults().update(self.fault_switches())  # raises on a bad rate
+        unknown = set(self.without) - PATHS.keys()
+        if unknown:
+            raise ValueError(
+                f"without: unknown path name(s) {sorted(unknown)}; known: {sorted(PATHS)}"
+            )
 
     def fault_switches(self) -> dict:
         """These options' values of the fault switches (the fields of `Faults`)."""
@@ -59,7 +70,9 @@ def build_app(options: SandboxOptions):
     )
     faults = Faults()
     faults.update(options.fault_switches())
-    return create_app(sandbox, faults, RequestLog())
+    return create_app(
+        sandbox, faults, RequestLog(), docs_only=options.docs_only, without=options.without
+    )
 
 
 class SandboxServer:

@@ -9,12 +9,19 @@ Tables (dataset `symetrisk_raw`, layout in docs/data-contract.md):
 - `accounting_snapshots`: one row per (organization_number, snapshot_date), as Arrow batches,
   merged; per-borrower state asks only for new months plus a lookback window (snapshots.py).
 - `accounting_snapshot_versions`: one row per distinct version of a month, merged on
-  (organization_number, snapshot_date, updated_at).
+  (organization_number, snapshot_date, content_hash): a hash of the snapshot's content, so a
+  revision is found whether or not the API sends `updated_at`.
 - `notifications`: incremental on `id`, newest first, stops at the last id seen.
 - `debtors`, `credit_scores`: for a credit-scorer client.
 
-A client reads only what its role allows: the role comes from `/self`, and a 403 on a list's
-first page skips that table with one line (see `RunStats.notes`) instead of failing the run.
+Only what the public docs define is required. A client reads only what its role allows: the
+role comes from `/self` when it names one, else from which list answers (`infer_role`); a 403 on
+a list, or a 404 on an undocumented path (`/self`, `/notifications`, `/borrower/...`, the credit
+scorer's lists), skips that table with one line (see `RunStats.notes`) instead of failing the
+run. A snapshot needs only `snapshot_date` and `data`. One borrower whose calls keep failing or
+whose data cannot be loaded is skipped (`RunStats.failed`, the run ends `partial`) and keeps its
+old state; the others load. When most borrowers fail, the API is taken to be down and the run
+fails.
 
 Configuration follows dlt: `SOURCES__SYMETRISK__BASE_URL`, `__TOKEN_URL`, `__CLIENT_ID`,
 `__CLIENT_SECRET` (environment, or `.dlt/config.toml` / `.dlt/secrets.toml`).
@@ -44,11 +51,15 @@ from .pool import bounded_map
 from .snapshots import (
     Plan,
     SnapshotBatch,
+    SnapshotDataError,
+    check_item,
     classify,
+    content_hash,
     flatten,
     next_state,
     plan_for,
     versions_table,
+    with_hashes,
 )
 from .stats import RunStats
 
@@ -94,11 +105,11 @@ def symetrisk(
         max_attempts=max_attempts,
         backoff_factor=backoff_factor,
     )
-    me = call_self(api, base_url)
+    me = call_self(api, base_url, stats)
     company_info = me.get("company") if isinstance(me.get("company"), dict) else {}
-    role = company_info.get("role")
-    allowed = settings.ROLE_RESOURCES.get(role, settings.ALL_RESOURCES) if role else None
+    creditor = company_info.get("brreg_organization_number")
     loader = _Loader(api, stats, only, lookback_months, concurrency, full_refresh, batch_rows)
+    role = company_info.get("role") or loader.infer_role(creditor)
 
     snapshots = loader.accounting_snapshots_resource()
     candidates: dict[str, DltResource] = {
@@ -108,11 +119,12 @@ def symetrisk(
         "accounting_snapshots": snapshots,
         "accounting_snapshot_versions": snapshots | loader.versions_transformer(),
         "notifications": loader.notifications_resource(),
-        "debtors": loader.debtors_resource(company_info.get("brreg_organization_number")),
-        "credit_scores": loader.credit_scores_resource(
-            company_info.get("brreg_organization_number")
-        ),
+        "debtors": loader.debtors_resource(creditor),
+        "credit_scores": loader.credit_scores_resource(creditor),
     }
+    if not me:
+        candidates.pop("company")
+    allowed = settings.ROLE_RESOURCES.get(role, settings.ALL_RESOURCES) if role else None
     if allowed is None:
         return list(candidates.values())
     skipped = [name for name in candidates if name not in allowed]
@@ -121,8 +133,10 @@ def symetrisk(
     return [resource for name, resource in candidates.items() if name in allowed]
 
 
-def call_self(api: Api, base_url: str) -> dict[str, Any]:
-    """GET /self: the first call, so its failures speak about settings."""
+def call_self(api: Api, base_url: str, stats: RunStats | None = None) -> dict[str, Any]:
+    """GET /self: the first call, so its failures speak about settings. The docs do not spell
+    out its path: when it answers 404 and /ping (documented) answers, the run goes on without
+    the `company` table; when /ping is missing too, the base URL is wrong."""
     try:
         me = api.get(settings.SELF)
     except SymetriskConfigError:
@@ -135,9 +149,14 @@ def call_self(api: Api, base_url: str) -> dict[str, Any]:
                 f"{settings.SETTING_CLIENT_ID}, {settings.SETTING_CLIENT_SECRET} and "
                 f"{settings.SETTING_TOKEN_URL}"
             ) from None
+        if status == 404 and _answers(api, settings.PING):
+            if stats is not None:
+                stats.note(optional_path_note("company", settings.SELF, "SELF"))
+            return {}
         if status == 404:
             raise SymetriskConfigError(
-                f"{base_url} has no {settings.SELF}: check {settings.SETTING_BASE_URL}"
+                f"{base_url} has neither {settings.SELF} nor {settings.PING}: check "
+                f"{settings.SETTING_BASE_URL}"
             ) from None
         raise SymetriskApiError(
             f"the API failed on {settings.SELF}: {error_message(exc)}"
@@ -155,6 +174,22 @@ def call_self(api: Api, base_url: str) -> dict[str, Any]:
     return me
 
 
+def _answers(api: Api, path: str) -> bool:
+    try:
+        api.get(path)
+    except HTTPError:
+        return False
+    return True
+
+
+def optional_path_note(table: str, path: str, name: str) -> str:
+    """The one line for an undocumented path this API does not have."""
+    return (
+        f"skipped {table}: the API has no {path} (HTTP 404; the public docs do not define "
+        f"this path; if it lives elsewhere, set {name} in pipelines/symetrisk/settings.py)"
+    )
+
+
 def row_hash(row: Any) -> str:
     return hashlib.blake2b(
         orjson.dumps(row, option=orjson.OPT_SORT_KEYS), digest_size=8
@@ -169,22 +204,57 @@ class BorrowerMonths:
     counts: dict[str, int]
     state: dict[str, Any]
     rows: SnapshotBatch
+    hashes: list[str]  # each row's content hash, in row order
 
 
 class _Skips:
-    """Borrowers skipped for one reason or another, reported as one line per table."""
+    """Borrowers skipped for one reason or another, reported as one line per table, and the
+    failures among them counted against the share that means the API is down."""
 
     def __init__(self, stats: RunStats, table: str) -> None:
         self.stats, self.table = stats, table
         self.by_reason: dict[str, list[str]] = {}
+        self.tried = 0
+        self.failures: list[BaseException] = []
 
     def add(self, org: str, reason: str) -> None:
         self.by_reason.setdefault(reason, []).append(org)
+
+    def fail(self, org: str, error: BaseException) -> None:
+        """Skip `org` for a failure; raise `error` when so many failed that the API is down."""
+        self.failures.append(error)
+        general, detail = failure_reason(error)
+        self.add(org, general)
+        self.stats.fail(org, self.table, detail)
+        failed = len(self.failures)
+        if (
+            failed >= settings.PARTIAL_MIN_FAILURES
+            and failed > settings.PARTIAL_MAX_FAILED_SHARE * self.tried
+        ):
+            raise error
+
+    def finish(self) -> None:
+        """After the last borrower: every one of them failed means the API is down."""
+        if self.failures and len(self.failures) >= self.tried:
+            raise self.failures[0]
+        self.report()
 
     def report(self) -> None:
         for reason, orgs in self.by_reason.items():
             example = ", ".join(orgs[:3]) + (" ..." if len(orgs) > 3 else "")
             self.stats.note(f"{self.table}: skipped {len(orgs)} borrower(s) ({reason}): {example}")
+
+
+def failure_reason(error: BaseException) -> tuple[str, str]:
+    """(the reason shared by all borrowers failing alike, this borrower's own detail)."""
+    if isinstance(error, SnapshotDataError):
+        return "data that cannot be loaded; kept its old state", str(error)
+    if isinstance(error, SymetriskApiError):
+        return "the API kept failing after every retry; kept its old state", str(error).split(
+            "; nothing of this run"
+        )[0]
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return "an error; kept its old state", f"{type(error).__name__}: {text}"
 
 
 class _Loader:
@@ -209,16 +279,25 @@ class _Loader:
         self.full_refresh = full_refresh
         self.batch_rows = max(1, batch_rows)
         self.started_at = dt.datetime.now(dt.timezone.utc)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._lists: dict[str, list[dict[str, Any]]] = {}
+        self._refused: dict[str, str] = {}
+        self._announced: set[str] = set()
 
     # --- shared lists ---------------------------------------------------------------------------
 
-    def list_once(self, table: str, path: str, key: str) -> list[dict[str, Any]]:
-        """All items of a list endpoint, read once per run; [] (with a note) on a 403."""
+    def list_once(
+        self, table: str, path: str, key: str, announce: bool = True
+    ) -> list[dict[str, Any]]:
+        """All items of a list endpoint, read once per run; [] on a 403 or 404, with one note
+        (once, when a resource asks: role inference reads lists quietly)."""
         with self._lock:
             if path not in self._lists:
                 self._lists[path] = self._read_list(table, path, key)
+            refusal = self._refused.get(path)
+            if announce and refusal and path not in self._announced:
+                self._announced.add(path)
+                self.stats.note(refusal)
             return self._lists[path]
 
     def _read_list(self, table: str, path: str, key: str) -> list[dict[str, Any]]:
@@ -229,11 +308,32 @@ class _Loader:
                     if isinstance(item, dict):
                         items.setdefault(item.get(key, item.get("organization_number")), item)
         except HTTPError as exc:
-            if error_status(exc) != 403:
+            status = error_status(exc)
+            if status == 403:
+                self._refused[path] = f"skipped {table}: {error_message(exc)}"
+            elif status == 404:
+                name = settings.PATH_NAMES.get(path.split("/")[1], path)
+                self._refused[path] = optional_path_note(table, path, name)
+            else:
                 raise
-            self.stats.note(f"skipped {table}: {error_message(exc)}")
             return []
         return list(items.values())
+
+    def answered(self, path: str) -> bool:
+        return path in self._lists and path not in self._refused
+
+    def infer_role(self, creditor: str | None) -> str | None:
+        """The client's role when /self names none (the docs define no role): a bank when
+        /relationships answers, a credit scorer when its /list-debtors answers."""
+        self.list_once("relationships", settings.RELATIONSHIPS, "id", announce=False)
+        if self.answered(settings.RELATIONSHIPS):
+            return "bank"
+        if creditor:
+            path = settings.LIST_DEBTORS.format(creditor=creditor)
+            self.list_once("debtors", path, "organization_number", announce=False)
+            if self.answered(path):
+                return "credit_scorer"
+        return None
 
     def relationships(self) -> list[dict[str, Any]]:
         return self.list_once("relationships", settings.RELATIONSHIPS, "id")
@@ -319,17 +419,30 @@ class _Loader:
                 skips.add(org, "not a borrower of this client")
                 stats.error(f"{org}: not in {settings.RELATIONSHIPS} of this client")
             batch: list[dict[str, Any]] = []
+            answered = 0
+            not_found: list[tuple[str, BaseException]] = []
             for org, detail, error in bounded_map(fetch, todo, self.concurrency):
+                skips.tried += 1
+                if error is not None and error_status(error) == 404 and not answered:
+                    # no detail answered yet: the path itself may be missing (undocumented)
+                    not_found.append((org, error))
+                    if len(not_found) >= min(len(todo), settings.PARTIAL_MIN_FAILURES):
+                        stats.note(optional_path_note("borrowers", settings.BORROWER, "BORROWER"))
+                        return
+                    continue
                 if error is not None:
                     self._skip_or_raise(skips, org, error)
                     continue
+                answered += 1
                 stats.count("borrowers", "changed" if org in seen else "new")
                 seen[org] = keys[org]
                 batch.append(detail)
                 if len(batch) >= 1000:
                     yield batch
                     batch = []
-            skips.report()
+            for org, error in not_found:
+                self._skip_or_raise(skips, org, error)
+            skips.finish()
             if batch:
                 yield batch
 
@@ -353,8 +466,8 @@ class _Loader:
                 for page in pages:
                     oldest = None
                     for item in page:
-                        date = item.get("snapshot_date") if isinstance(item, dict) else None
-                        if not isinstance(date, str) or date in seen:
+                        date = check_item(item)
+                        if date in seen:
                             continue
                         seen.add(date)
                         if plan.wants(date):
@@ -377,7 +490,10 @@ class _Loader:
             rows, counts = classify(items, state, full_refresh)
             batch = SnapshotBatch()
             batch.add(rows)
-            return BorrowerMonths(len(items), counts, next_state(items, state, lookback), batch)
+            hashes = [content_hash(row) for row in rows]
+            return BorrowerMonths(
+                len(items), counts, next_state(items, state, lookback), batch, hashes
+            )
 
         @dlt.resource(
             name="accounting_snapshots",
@@ -407,24 +523,26 @@ class _Loader:
             ]
             stats.borrowers_total = len(jobs)
             skips = _Skips(stats, "accounting_snapshots")
-            batch = SnapshotBatch()
+            batch, hashes = SnapshotBatch(), []
             for (plan, _), result, error in bounded_map(fetch_and_flatten, jobs, self.concurrency):
                 stats.borrowers_done += 1
+                skips.tried += 1
                 org = plan.organization_number
                 if error is not None:
-                    self._skip_or_raise(skips, org, error)
+                    self._skip_or_raise(skips, org, error)  # its state stays as it was
                     continue
                 stats.snapshots_fetched += result.fetched
                 for kind, n in result.counts.items():
                     stats.count("accounting_snapshots", kind, n)
                 per_borrower[org] = result.state
                 batch.extend(result.rows)
+                hashes.extend(result.hashes)
                 if len(batch) >= self.batch_rows:
-                    yield batch.to_arrow()
-                    batch = SnapshotBatch()
-            skips.report()
+                    yield with_hashes(batch.to_arrow(), hashes)
+                    batch, hashes = SnapshotBatch(), []
+            skips.finish()
             if len(batch):
-                yield batch.to_arrow()
+                yield with_hashes(batch.to_arrow(), hashes)
             stats.extract_done = True
 
         return accounting_snapshots
@@ -437,7 +555,7 @@ class _Loader:
             # delete-insert, not insert-only: dlt deduplicates the staging table by key only for
             # delete-insert, and a load package resumed after a kill can stage a job twice
             write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-            primary_key=("organization_number", "snapshot_date", "updated_at"),
+            primary_key=("organization_number", "snapshot_date", "content_hash"),
         )
         def accounting_snapshot_versions(table: Any) -> Iterator[Any]:
             stats.table("accounting_snapshot_versions")
@@ -467,6 +585,11 @@ class _Loader:
                     if len(fresh) < len(page):
                         return  # newest first: the rest was loaded before
             except HTTPError as exc:
+                if error_status(exc) == 404:
+                    stats.note(
+                        optional_path_note("notifications", settings.NOTIFICATIONS, "NOTIFICATIONS")
+                    )
+                    return
                 if error_status(exc) != 403:
                     raise
                 stats.note(f"skipped notifications: {error_message(exc)}")
@@ -532,6 +655,7 @@ class _Loader:
             skips = _Skips(stats, "credit_scores")
             rows = []
             for org, score, error in bounded_map(fetch, approved, self.concurrency):
+                skips.tried += 1
                 if error is not None:
                     self._skip_or_raise(skips, org, error)
                     continue
@@ -546,7 +670,7 @@ class _Loader:
                 stats.count("credit_scores", kind)
                 seen[org] = calculated
                 rows.append(score)
-            skips.report()
+            skips.finish()
             if rows:
                 yield rows
 
@@ -555,10 +679,14 @@ class _Loader:
     # --- errors -------------------------------------------------------------------------------
 
     def _skip_or_raise(self, skips: _Skips, org: str, error: BaseException) -> None:
-        """403/404 for one borrower: skip it (its state stays, so the next run tries again)."""
+        """One borrower's error: skip it, its state stays so the next run tries again. A 403/404
+        is reported; calls that kept failing or data that cannot be loaded make the run
+        `partial`. A setting to fix (SymetriskConfigError) stops the run."""
         status = error_status(error)
         if isinstance(error, HTTPError) and status in SKIPPABLE_STATUS:
             skips.add(org, f"HTTP {status}")
             self.stats.error(f"{org}: {error_message(error)}")
             return
-        raise error
+        if isinstance(error, SymetriskConfigError) or not isinstance(error, Exception):
+            raise error
+        skips.fail(org, error)

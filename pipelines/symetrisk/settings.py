@@ -99,3 +99,21 @@ DUCKDB_CONFIG = {"memory_limit": "768MB", "preserve_insertion_order": False}
 # The built-in sandbox's demo bank, used when no client id is configured (public demo values).
 SANDBOX_CLIENT_ID = "demo-bank"
 SANDBOX_CLIENT_SECRET = "demo-bank-secret"
+
+# the settings name of each path, by its first segment (named in the note when a path is missing)
+PATH_NAMES = {
+    "self": "SELF",
+    "relationships": "RELATIONSHIPS",
+    "borrower": "BORROWER",
+    "accounting-data": "ACCOUNTING_DATA",
+    "notifications": "NOTIFICATIONS",
+    "list-debtors": "LIST_DEBTORS",
+    "get-credit-score": "CREDIT_SCORE",
+}
+
+# --- one borrower's failure spoils nothing ------------------------------------------------------
+# A borrower whose calls keep failing after every retry, or whose data cannot be loaded, is
+# skipped and the run ends `partial`. When this share of the borrowers tried so far has failed
+# (after at least PARTIAL_MIN_FAILURES of them), the API is taken to be down and the run fails.
+PARTIAL_MAX_FAILED_SHARE = 0.5
+PARTIAL_MIN_FAILURES = 5

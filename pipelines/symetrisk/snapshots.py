@@ -2,10 +2,13 @@
 
 State per borrower (kept in the `accounting_snapshots` resource state, committed by dlt with the
 load package that holds the rows): `{"n": newest snapshot_date, "r": {snapshot_date:
-updated_at}}` for the re-read window. A run asks each borrower for what is newer than `n` plus
+content hash}}` for the re-read window. A run asks each borrower for what is newer than `n` plus
 the `lookback` newest stored months, with `limit` sized so one request suffices; pages come
 newest first and reading stops at the first month older than needed. Re-read months whose
-`updated_at` did not move are dropped (counted unchanged).
+content did not change are dropped (counted unchanged). Revisions are found by comparing a hash
+of the whole snapshot as the API sent it, so they are picked up whether or not the API sends an
+`updated_at` (the public docs do not define one); the hash is 12 hex characters, shorter than the
+timestamp it replaced, so the state does not grow.
 
 Rows are flattened the contract's way (`data` keys at top level, nested keys joined with `__`)
 into column lists and then Arrow tables with fixed types for every known column; a key the API
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +79,37 @@ def plan_for(
     return Plan(organization_number, limit, cutoff.isoformat())
 
 
+def content_hash(item: Any) -> str:
+    """A short hash of a snapshot's whole content (keys sorted at every level), so the same
+    snapshot gives the same hash whatever the key order of the answer."""
+    text = orjson.dumps(item, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.blake2b(text, digest_size=6).hexdigest()
+
+
+class SnapshotDataError(ValueError):
+    """A snapshot the warehouse cannot hold (no usable snapshot_date, no data object)."""
+
+
+def check_item(item: Any) -> str:
+    """The item's snapshot_date if it is a snapshot the warehouse can hold, else raise. Only
+    what the docs define is required: `snapshot_date` (an ISO date) and `data` (an object)."""
+    if not isinstance(item, dict):
+        raise SnapshotDataError(f"a snapshot that is not an object ({type(item).__name__})")
+    date = item.get("snapshot_date")
+    try:
+        dt.date.fromisoformat(date) if isinstance(date, str) else None
+    except ValueError:
+        date = None
+    if not isinstance(date, str) or len(date) != 10:
+        shown = item.get("snapshot_date")
+        raise SnapshotDataError(
+            f"snapshot id {item.get('id')!r} has no usable snapshot_date ({shown!r})"
+        )
+    if not isinstance(item.get("data"), dict):
+        raise SnapshotDataError(f"snapshot {date} has no data object")
+    return date
+
+
 def classify(
     items: Iterable[dict[str, Any]], state: dict[str, Any] | None, full_refresh: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -88,7 +123,7 @@ def classify(
         if date > newest:
             kind = "new"
         elif date in recent:
-            if recent[date] == item.get("updated_at"):
+            if recent[date] == content_hash(item):
                 counts["unchanged"] += 1
                 continue
             kind = "changed"
@@ -106,17 +141,20 @@ def next_state(
 ) -> dict[str, Any]:
     """The borrower's state after `items` (every fetched item, newest first) landed."""
     newest = (state or {}).get("n") or ""
-    recent = dict((state or {}).get("r") or {})
     for item in items:
         date = item.get("snapshot_date")
         if date:
-            recent[date] = item.get("updated_at")
             newest = max(newest, date)
     if not newest:
         return dict(state or {})
     lookback = max(1, lookback_months)
     keep_from = shift_month_end(dt.date.fromisoformat(newest), 1 - lookback).isoformat()
-    return {"n": newest, "r": {d: u for d, u in sorted(recent.items()) if d >= keep_from}}
+    recent = {d: h for d, h in ((state or {}).get("r") or {}).items() if d >= keep_from}
+    for item in items:
+        date = item.get("snapshot_date")
+        if date and date >= keep_from:
+            recent[date] = content_hash(item)  # hashed only inside the window: a few per borrower
+    return {"n": newest, "r": dict(sorted(recent.items()))}
 
 
 # --- flattening to Arrow ---------------------------------------------------------------------
@@ -333,15 +371,27 @@ def with_required(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
     return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
+VERSION_KEY = "content_hash"
+
+
+def with_hashes(snapshots: pa.Table, hashes: list[str]) -> pa.Table:
+    """The snapshot rows with their content hashes (row order) as the column `content_hash`."""
+    return snapshots.append_column(
+        pa.field(VERSION_KEY, pa.string(), nullable=False), pa.array(hashes, pa.string())
+    )
+
+
 def versions_table(snapshots: pa.Table, first_seen_at: dt.datetime) -> pa.Table:
-    """accounting_snapshot_versions rows for the snapshot rows being written."""
+    """accounting_snapshot_versions rows for the snapshot rows being written (with_hashes):
+    a version is one distinct content of a month."""
     columns = {
         "organization_number": snapshots.column("organization_number"),
         "snapshot_date": snapshots.column("snapshot_date"),
+        VERSION_KEY: snapshots.column(VERSION_KEY),
         "updated_at": snapshots.column("updated_at"),
         "id": snapshots.column("id"),
         "first_seen_at": pa.array([first_seen_at] * snapshots.num_rows, UTC_TS),
     }
     for name, source in settings.VERSION_MEASURES.items():
         columns[name] = snapshots.column(source)
-    return with_required(pa.table(columns), ("organization_number", "snapshot_date", "updated_at"))
+    return with_required(pa.table(columns), ("organization_number", "snapshot_date", VERSION_KEY))

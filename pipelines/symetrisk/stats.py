@@ -25,6 +25,9 @@ class RunStats:
     extract_done: bool = False
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # borrowers skipped because their calls kept failing or their data could not be loaded:
+    # organization_number -> reason; any makes the run `partial`
+    failed: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def request(self, retry: bool) -> None:
@@ -52,6 +55,11 @@ class RunStats:
 
     def error(self, line: str) -> None:
         self.errors.append(line)
+
+    def fail(self, org: str, table: str, reason: str) -> None:
+        """A borrower skipped for a failure (not for a 403/404): the run ends `partial`."""
+        self.failed.setdefault(org, f"{table}: {reason}")
+        self.errors.append(f"{org}: {table}: {reason}")
 
     @property
     def elapsed(self) -> float:

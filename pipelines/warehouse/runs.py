@@ -3,10 +3,11 @@ included, and the one grep-able line every run ends its output with.
 
 The row is written with dlt's SQL client of the run's own destination right after the load (or
 its failure), so it lands wherever the raw tables do. Columns: run_id, started_at, finished_at,
-seconds, outcome (`ok`, `failed`, `models_failed`), error, rows (JSON: table -> new / changed /
-unchanged / reloaded), requests, retries, requests_by_status (JSON), errors (JSON list of skipped
-borrowers and the like), notes (JSON), client_id, api, load_id. Secrets are never written: the
-configured client secret is masked in every text that is stored or printed."""
+seconds, outcome (`ok`, `partial`, `failed`, `models_failed`), error, rows (JSON: table -> new /
+changed / unchanged / reloaded), requests, retries, requests_by_status (JSON), errors (JSON list
+of skipped borrowers and the like; `ORG: table: reason` for each borrower a `partial` run
+skipped), notes (JSON), client_id, api, load_id. Secrets are never written: the configured
+client secret is masked in every text that is stored or printed."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from pipelines.symetrisk import settings
 
 TABLE = "runs"
 OK, FAILED, MODELS_FAILED = "ok", "failed", "models_failed"
+# some borrowers were skipped for failures (listed in `errors`), the rest loaded
+PARTIAL = "partial"
 LINE_PREFIX = "symetrisk-run"
 
 COLUMNS = {

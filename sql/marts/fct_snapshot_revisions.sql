@@ -3,7 +3,8 @@
 -- version the loader saw with the newest one.
 --
 -- versions: how many distinct versions of the month were seen (always 2 or more here).
--- first_updated_at / last_updated_at: the API's updated_at of the first and newest versions.
+-- first_updated_at / last_updated_at: the API's updated_at of the first and newest versions
+--   (null when the API sends none: versions are ordered by when the loader first saw them).
 -- <figure>_first, <figure>_last: the figure in the first and the newest version.
 -- <figure>_change: newest minus first, in NOK; null when either is unknown.
 -- operating_revenue_change_pct: that change over the first version's revenue; null unless the
@@ -12,10 +13,11 @@ with ranked as (
     select
         *,
         row_number() over (
-            partition by organization_number, month_end order by updated_at
+            partition by organization_number, month_end order by first_seen_at, updated_at
         ) as first_rank,
         row_number() over (
-            partition by organization_number, month_end order by updated_at desc
+            partition by organization_number, month_end
+            order by first_seen_at desc, updated_at desc
         ) as last_rank,
         count(*) over (partition by organization_number, month_end) as versions
     from analytics.stg_accounting_snapshot_versions

@@ -580,6 +580,10 @@ def create_app(
     async def portfolio_summary() -> Response:
         return json(sandbox.summary())
 
+    @admin.get("/truth", summary="Which companies fail and when (evaluation only, not the API)")
+    async def truth() -> Response:
+        return json(sandbox.truth())
+
     app.include_router(admin)
 
     def openapi() -> dict:

@@ -20,6 +20,15 @@ import numpy as np
 import orjson
 
 from pipelines.accounts import BALANCE_LINES, INCOME_LINES
+from pipelines.sandbox.calibration import (
+    DIVIDEND_MONTH,
+    FAST_BUILD_UP,
+    FAST_SHARE,
+    PAYOUT,
+    SECTIONS,
+    SILENCE_BEFORE_FAILURE,
+    SLOW_BUILD_UP,
+)
 
 FORMAT_VERSION = "2025-09-19"
 MAX_MONTHS = 100
@@ -31,11 +40,11 @@ _INC = {name: i for i, name in enumerate(INCOME_LINES)}
 
 ARCHETYPES = (
     ("growing", 0.20),
-    ("stable", 0.28),
-    ("declining", 0.12),
-    ("distressed", 0.10),
-    ("seasonal", 0.12),
-    ("young", 0.08),
+    ("stable", 0.32),
+    ("declining", 0.08),
+    ("distressed", 0.06),
+    ("seasonal", 0.14),
+    ("young", 0.10),
     ("gappy", 0.05),
     ("stopped", 0.05),
 )
@@ -146,8 +155,10 @@ class Company:
     accounting_system: str
     archetype: str
     first_idx: int  # first month with bookkeeping, on the portfolio's timeline
-    last_idx: int | None  # last reported month for a company that stopped, else None
+    last_idx: int | None  # last reported month for a company that stops, else None
     gaps: frozenset[int]  # months without bookkeeping
+    failure_idx: int | None  # the month it fails (bankruptcy), maybe beyond the clock
+    decline_idx: int | None  # the first month of the decline that ends in that failure
     params: tuple[tuple[str, float], ...]
 
     @property
@@ -237,26 +248,24 @@ class Portfolio:
                 chosen.update(i for i in range(begin, begin + length) if 0 < i < months - 1)
             gaps = frozenset(chosen)
 
-        # Economics. Margins are set by archetype; costs that do not follow revenue
-        # ("stickiness" near 0) make a shrinking company lose money.
-        margin = {
-            "growing": 0.06 + 0.09 * u[13],
-            "stable": 0.03 + 0.07 * u[13],
-            "declining": 0.00 + 0.05 * u[13],
-            "distressed": -0.02 + 0.05 * u[13],
-            "seasonal": 0.04 + 0.06 * u[13],
-            "young": -0.04 + 0.12 * u[13],
-        }.get(archetype, 0.02 + 0.07 * u[13])
+        # Economics, around the company's NACE section (calibration.py). Costs that do not
+        # follow revenue ("stickiness" near 0) make a shrinking company lose money.
+        sec = SECTIONS[industry.section]
+        w = rng.random(16)
+        margin = sec.margin * (0.5 + u[13]) + {
+            "growing": 0.02,
+            "declining": -0.01,
+            "young": -0.02,
+        }.get(archetype, 0.0)
         growth = {
-            "growing": 0.008 + 0.017 * u[14],
-            "stable": -0.002 + 0.005 * u[14],
-            "declining": -0.004 - 0.008 * u[14],
-            "distressed": -0.015 - 0.02 * u[14],
-            "seasonal": 0.0 + 0.004 * u[14],
+            "growing": 0.004 + 0.010 * u[14],
+            "stable": -0.001 + 0.003 * u[14],
+            "declining": -0.001 - 0.003 * u[14],
+            "seasonal": 0.0 + 0.003 * u[14],
             "young": 0.02 + 0.03 * u[14],
-        }.get(archetype, -0.003 + 0.006 * u[14])
-        stick = {"declining": 0.8, "distressed": 0.1}.get(archetype, 1.0)
-        amplitude = 0.3 + 0.3 * u[15] if archetype == "seasonal" else 0.03 + 0.07 * u[15]
+        }.get(archetype, -0.001 + 0.004 * u[14])
+        stick = {"declining": 0.9}.get(archetype, 1.0)
+        amplitude = sec.seasonality * (0.5 + u[15]) * (1.6 if archetype == "seasonal" else 1.0)
         revenue = float(np.clip(np.exp(rng.normal(math.log(400_000), 0.9)), 40_000, 15_000_000))
         cogs = industry.cogs_ratio * (0.9 + 0.2 * u[16])
         capital = 0.2 + 0.8 * u[17]  # tangible assets in years of revenue
@@ -265,8 +274,26 @@ class Portfolio:
         rest = max(0.08, 1.0 - cogs - margin - dep_share)
         payroll = rest * (0.45 + 0.25 * u[18])
         opex = rest - payroll
-        distress_start = int(months * (0.2 + 0.4 * u[19])) if archetype == "distressed" else 0
+        # A rough patch (archetype distressed): revenue falls for some months, then recovers.
+        distress_start = int(months * (0.2 + 0.5 * u[19])) if archetype == "distressed" else 0
+
+        # Failure: a yearly hazard from the section (twice as high for young companies), from a
+        # year after the first month of bookkeeping; "stopped" companies stop for other reasons.
+        failure_idx = decline_idx = None
+        if archetype != "stopped":
+            rate = sec.failure_rate * (2.0 if archetype == "young" else 1.0)
+            wait = -math.log(1.0 - w[0]) / (rate / 12)
+            if first_idx + 12 + wait < self.horizon:
+                failure_idx = first_idx + 12 + int(wait)
+                fast = w[1] < FAST_SHARE
+                low, high = FAST_BUILD_UP if fast else SLOW_BUILD_UP
+                decline_idx = max(first_idx, failure_idx - low - int(w[2] * (high - low + 1)))
+                low, high = SILENCE_BEFORE_FAILURE
+                last_idx = max(first_idx, failure_idx - low - int(w[3] * (high - low + 1)))
         v = rng.random(16)
+        # A young company starts thinner: less equity, less cash.
+        young = 0.7 if archetype == "young" else 1.0
+        equity = float(np.clip(young * sec.equity + 0.15 * rng.normal(), 0.05, 0.85))
         params = {
             "revenue": revenue,
             "growth": growth,
@@ -281,18 +308,22 @@ class Portfolio:
             "tangible": revenue * 12 * capital,
             "intangible": revenue * (0.5 + 2 * v[2]) if v[3] < 0.3 else -1.0,
             "financial_fixed": revenue * (1 + 3 * v[4]) if v[5] < 0.25 else 0.0,
-            "loan": revenue * 12 * capital * (0.3 + 0.6 * v[6]) if v[7] < 0.8 else 0.0,
-            "loan_term": 60 + 180 * v[8],
             "interest": 0.05 + 0.04 * v[9],
             "provisions": revenue * 0.3 * v[10] if v[11] < 0.4 else -1.0,
             "other_income": revenue * 0.02 * v[12] if v[13] < 0.4 else 0.0,
             "share_capital": float(
                 30_000 if archetype == "young" or v[14] < 0.5 else 100_000 * (1 + int(v[15] * 10))
             ),
-            "target_cash": {"distressed": 0.1, "young": 0.0}.get(archetype, 0.1 + u[20] * 0.6),
+            "equity": equity,
+            "cash_months": young * sec.cash_months * (0.4 + 1.2 * u[20]),
             "dso": 20 + 40 * u[21],
+            "payout": PAYOUT[0] + (PAYOUT[1] - PAYOUT[0]) * w[4],
             "distress_start": float(distress_start),
+            "dip_depth": 0.15 + 0.2 * w[5],
+            "dip_months": 6 + 12 * w[6],
+            "decline_drop": 0.3 + 0.3 * w[7],
         }
+        params["loan"] = self._opening_loan(params, industry.goods)
         municipality = MUNICIPALITIES[int(u[22] * len(MUNICIPALITIES))]
         system = _pick(u[23], ACCOUNTING_SYSTEMS)
         return Company(
@@ -306,12 +337,59 @@ class Portfolio:
             first_idx=first_idx,
             last_idx=last_idx,
             gaps=gaps,
+            failure_idx=failure_idx,
+            decline_idx=decline_idx,
             params=tuple(params.items()),
         )
 
+    @staticmethod
+    def _opening_loan(p: dict[str, float], goods: bool) -> float:
+        """The long-term loan that gives the company its target equity ratio in its first month,
+        from the balance sheet's lines at an average month."""
+        r = p["revenue"]
+        monthly_costs = r * (p["cogs"] + p["payroll"] + p["opex"])
+        non_cash = (
+            p["tangible"]
+            + max(p["intangible"], 0.0)
+            + p["financial_fixed"]
+            + (r * p["cogs"] * 1.5 if goods else 0.0)
+            + r * p["dso"] / 30
+            + r * 0.05
+        )
+        assets = non_cash + p["cash_months"] * monthly_costs
+        other_liabilities = (
+            max(p["provisions"], 0.0)
+            + r * (p["cogs"] + p["opex"]) * 0.8
+            + r * (p["payroll"] * 0.35 + 0.08)
+            + r * 0.04
+        )
+        return max(0.0, assets * (1 - p["equity"]) - other_liabilities)
+
     def is_active(self, org: str) -> bool:
         """Still reporting: publishes a snapshot when the clock advances."""
-        return self.company(org).last_idx is None
+        last = self.company(org).last_idx
+        return last is None or last > self.current
+
+    def truth(self, org: str) -> dict:
+        """What only the sandbox knows: whether and when the company fails, and when the
+        decline that leads there began. For evaluation; never part of the API."""
+        c = self.company(org)
+        failed = c.failure_idx is not None and c.failure_idx <= self.current
+        return {
+            "organization_number": org,
+            "archetype": c.archetype,
+            "fails": c.failure_idx is not None,
+            "failed_by_as_of": failed,
+            "failure_month": (
+                self.snapshot_date(c.failure_idx).isoformat() if c.failure_idx is not None else None
+            ),
+            "decline_start_month": (
+                self.snapshot_date(c.decline_idx).isoformat() if c.decline_idx is not None else None
+            ),
+            "last_reported_month": (
+                self.snapshot_date(c.last_idx).isoformat() if c.last_idx is not None else None
+            ),
+        }
 
     def published(self, org: str) -> list[int]:
         """Month indices that have a snapshot, newest first."""
@@ -342,21 +420,32 @@ class Portfolio:
         if c.gaps:
             active[list(c.gaps)] = False
 
-        if c.archetype == "distressed":
-            trend = np.exp(p["growth"] * np.maximum(t - p["distress_start"], 0))
-        elif c.archetype == "young":
+        if c.archetype == "young":
             trend = np.exp(p["growth"] * np.maximum(age, 0)) * (1 - np.exp(-(age + 1) / 3))
             trend = np.maximum(trend, 0.05)
         else:
             trend = np.exp(p["growth"] * t)
+        # How far a failing company is on its way down (0 before the decline, 1 at failure);
+        # a rough patch (distressed) dips revenue and then recovers.
+        decline = np.zeros(h)
+        if c.failure_idx is not None and c.decline_idx is not None:
+            span = max(c.failure_idx - c.decline_idx, 1)
+            decline = np.clip((t - c.decline_idx) / span, 0.0, 1.0)
+        dip = np.zeros(h)
+        if c.archetype == "distressed":
+            k = (t - p["distress_start"]) / p["dip_months"]
+            dip = p["dip_depth"] * np.clip(np.minimum(k, 3.0 - k), 0.0, 1.0)
+        shock = (1 - p["decline_drop"] * decline) * (1 - dip)
         month_of_year = (self.start + t) % 12 + 1
         season = 1 + p["amplitude"] * np.cos(2 * np.pi * (month_of_year - p["peak"]) / 12)
         noise = np.exp(rng.normal(0.0, p["noise"], h))
         r0 = p["revenue"]
-        sales = r0 * trend * season * noise
+        sales = r0 * trend * shock * season * noise
         other_income = p["other_income"] * np.exp(rng.normal(0.0, 0.3, h))
-        cogs = sales * p["cogs"] * np.exp(rng.normal(0.0, 0.03, h))
-        sticky = trend ** p["stick"]
+        # A failing company's gross margin erodes (price pressure, write-downs) and its costs
+        # barely follow its revenue down.
+        cogs = sales * p["cogs"] * (1 + 0.15 * decline) * np.exp(rng.normal(0.0, 0.03, h))
+        sticky = trend ** p["stick"] * shock**0.2
         payroll = r0 * p["payroll"] * sticky * np.exp(rng.normal(0.0, 0.02, h))
         opex = r0 * p["opex"] * sticky * (0.6 + 0.4 * season) * np.exp(rng.normal(0, 0.06, h))
         fin_income = r0 * 0.002 * rng.random(h)
@@ -379,9 +468,8 @@ class Portfolio:
         depreciation = prev_tangible * p["dep_rate"] / 12
         if intangible is not None:
             depreciation = depreciation + p["intangible"] / (2 * h)
-        loan = p["loan"] * np.maximum(1 - t / p["loan_term"], 0.0)
-        if c.archetype == "distressed":
-            loan = loan + r0 * 0.4 * np.maximum(t - p["distress_start"], 0)
+        # The long-term loan is refinanced as the asset base it finances grows or shrinks.
+        loan = p["loan"] * asset_trend
         fin_expense = loan * p["interest"] / 12
 
         raw = np.stack(
@@ -407,37 +495,39 @@ class Portfolio:
                 return np.full(h, round(x * 100), dtype=np.int64)
             return np.rint(x * 100).astype(np.int64)
 
-        level = r0 * trend * season
+        level = r0 * trend * shock * season
         zero = np.zeros(h, dtype=np.int64)
         intangible_o = amount(intangible) if intangible is not None else zero
         tangible_o = amount(tangible)
         financial_o = amount(p["financial_fixed"])
         fixed = intangible_o + tangible_o + financial_o
         inventory_o = amount(level * p["cogs"] * 1.5) if c.industry.goods else zero
-        receivable_o = amount(sales * p["dso"] / 30)
+        # On the way down customers pay later, suppliers and the tax authority wait longer.
+        receivable_o = amount(sales * p["dso"] * (1 + 0.8 * decline) / 30)
         other_recv_o = amount(r0 * 0.05 * asset_trend)
         share_o = amount(p["share_capital"])
         provisions_o = amount(p["provisions"]) if p["provisions"] >= 0 else zero
         loan_o = amount(loan)
-        payable_o = amount((cogs + opex) * 0.8)
+        payable_o = amount((cogs + opex) * 0.8 * (1 + 1.5 * decline))
         tax_payable_o = ytd[:, _INC["tax_expense"]].copy()
-        duties_o = amount(payroll * 0.35 + sales * 0.08)
+        duties_o = amount((payroll * 0.35 + sales * 0.08) * (1 + 2.0 * decline))
         other_st_o = amount(r0 * 0.04 * asset_trend)
         non_cash = fixed + inventory_o + receivable_o + other_recv_o
         liabilities_wo_other = provisions_o + loan_o + payable_o + tax_payable_o + duties_o
         earnings = np.cumsum(net)
         raw_cash = share_o + earnings + liabilities_wo_other + other_st_o - non_cash
         first = c.first_idx
-        retained0 = (
-            0
-            if c.archetype == "young"
-            else round(r0 * p["target_cash"] * 100) - int(raw_cash[first])
-        )
-        retained_o = retained0 + earnings
+        monthly_costs = r0 * (p["cogs"] + p["payroll"] + p["opex"])
+        retained0 = round(p["cash_months"] * monthly_costs * 100) - int(raw_cash[first])
         cash_o = raw_cash + retained0
+        min_cash = amount(r0 * 0.02 * asset_trend)
+        paid = self._dividends(
+            c, net, share_o + retained0 + earnings, non_cash + cash_o, cash_o, op_exp
+        )
+        retained_o = retained0 + earnings - paid
+        cash_o = cash_o - paid
         # A company short of cash draws on its credit line: the shortfall becomes a
         # short-term liability so the balance sheet still balances.
-        min_cash = amount(r0 * 0.02 * asset_trend)
         overdraft = np.maximum(min_cash - cash_o, 0)
         cash_o = cash_o + overdraft
         other_st_o = other_st_o + overdraft
@@ -474,6 +564,39 @@ class Portfolio:
             1,
         )
         return flows, ytd, balance
+
+    def _dividends(
+        self,
+        c: Company,
+        net: np.ndarray,
+        equity: np.ndarray,
+        assets: np.ndarray,
+        cash: np.ndarray,
+        costs: np.ndarray,
+    ) -> np.ndarray:
+        """Dividends paid so far, per month (cumulative, øre). Once a year, in DIVIDEND_MONTH,
+        a share of last calendar year's net result is paid out of cash, never more than keeps
+        the equity ratio at the owners' target, what retained earnings allow, or what leaves
+        two months of operating expenses in the bank. `equity`, `assets` and `cash` are before
+        any dividend."""
+        p = c.param
+        target, total = p["equity"], 0
+        share = round(p["share_capital"] * 100)
+        dividends = np.zeros(self.horizon, dtype=np.int64)
+        first_june = (DIVIDEND_MONTH - 1 - self.start) % 12
+        for idx in range(first_june, self.horizon, 12):
+            if idx - 17 < c.first_idx or idx in c.gaps:
+                continue
+            last_year = int(net[idx - 17 : idx - 5].sum())
+            e, a, k = equity[idx] - total, assets[idx] - total, cash[idx] - total
+            room = min(
+                (e - target * a) / (1 - target), e - share, k - 2 * int(costs[idx - 3 : idx].mean())
+            )
+            dividend = int(min(p["payout"] * last_year, room))
+            if last_year > 0 and dividend > 0:
+                dividends[idx] = dividend
+                total += dividend
+        return np.cumsum(dividends)
 
     def null_lines(self, org: str) -> tuple[int, ...]:
         c = self.company(org)

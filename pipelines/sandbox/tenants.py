@@ -292,7 +292,7 @@ class Sandbox:
             "municipality": c.municipality,
             "accounting_system": c.accounting_system,
             "connection_status": "connected"
-            if approved and c.last_idx is None
+            if approved and self.portfolio.is_active(org)
             else "not_connected",
             "consented_to_share_data": approved,
             "relationship_state": rel.relationship_state,
@@ -390,6 +390,15 @@ class Sandbox:
                 ):
                     self.notify(key, "new_accounting_data", rel.organization_number, stamp)
         return p.as_of
+
+    def truth(self) -> dict:
+        """For evaluating early warnings (the backtest): every company of every book, whether
+        and when it fails, and when its decline began. Never part of the API."""
+        orgs = dict.fromkeys(org for book in self.books.values() for org in book.by_org)
+        return {
+            "as_of": self.portfolio.as_of.isoformat(),
+            "items": [self.portfolio.truth(org) for org in orgs],
+        }
 
     def summary(self) -> dict:
         p = self.portfolio

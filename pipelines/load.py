@@ -26,6 +26,7 @@ from pipelines.orgnr import InvalidOrgNumber, validate_all
 from pipelines.symetrisk import settings
 from pipelines.symetrisk.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from pipelines.warehouse.destination import duckdb_path, resolve_destination, warehouse_file
+from pipelines.warehouse.runlock import BUSY_EXIT
 
 EXAMPLES = """examples:
   symetrisk run                                   # no client id set: loads the built-in sandbox
@@ -158,6 +159,8 @@ class LoadResult:
     load_info: Any = None
     models_line: str | None = None
     sandbox_url: str | None = None
+    working: str | None = None  # the loader's own DuckDB file (a local DuckDB warehouse only)
+    published: Any = None  # publish.Published, once the build is published
 
 
 def options_from_args(args: argparse.Namespace) -> LoadOptions:
@@ -198,17 +201,23 @@ def main(args: argparse.Namespace) -> int:
             return load_and_report(args)
     except RunLockedError as exc:
         print(f"symetrisk run: {exc}", file=sys.stderr)
-        return 3
+        from pipelines.symetrisk import RunStats
+        from pipelines.warehouse import runs
+
+        options = options_from_args(args)
+        runs.close(runs.RunRecord(), options, RunStats(), runs.FAILED, str(exc), warehouse=False)
+        return BUSY_EXIT
 
 
 def load_and_report(args: argparse.Namespace) -> int:
     from pipelines.symetrisk import RunStats
     from pipelines.symetrisk.errors import SymetriskError
     from pipelines.warehouse import runs
+    from pipelines.warehouse.runlock import busy_message
 
     options, stats, record = options_from_args(args), RunStats(), runs.RunRecord()
     try:
-        result = run_load(options, stats=stats)
+        result = run_load(options, stats=stats, publish=False)
     except KeyboardInterrupt:
         runs.close(record, options, stats, runs.FAILED, "interrupted")
         raise
@@ -217,8 +226,10 @@ def load_and_report(args: argparse.Namespace) -> int:
         if args.debug:
             traceback.print_exc()
         missing = getattr(cause, "fields", None) if "Missing" in type(cause).__name__ else None
-        hint = ""
-        if isinstance(cause, SymetriskError | InvalidOrgNumber):
+        hint, busy = "", busy_message(cause)
+        if busy:
+            message = busy
+        elif isinstance(cause, SymetriskError | InvalidOrgNumber):
             message = str(cause)
         elif missing:
             names = ", ".join(f"SOURCES__SYMETRISK__{f.upper()}" for f in missing)
@@ -230,14 +241,24 @@ def load_and_report(args: argparse.Namespace) -> int:
             hint = "" if args.debug else " (run with --debug for the traceback)"
         print(f"symetrisk run failed: {message}{hint}", file=sys.stderr)
         runs.close(record, options, stats, runs.FAILED, message)
-        return 1
+        return BUSY_EXIT if busy else 1
     print(summary(result))
     models_failed = bool(result.models_line and result.models_line.startswith("models FAILED"))
     outcome = runs.MODELS_FAILED if models_failed else runs.PARTIAL if stats.failed else runs.OK
     error = result.models_line if models_failed else partial_line(stats) if stats.failed else None
     if outcome == runs.PARTIAL:
         print(f"symetrisk run partial: {error}", file=sys.stderr)
-    runs.close(record, options, stats, outcome, error, result)
+    record = runs.close(
+        record,
+        options,
+        stats,
+        outcome,
+        error,
+        result,
+        publish=None if models_failed else lambda: say_published(publish_build(result)),
+    )
+    if record.outcome == runs.FAILED:  # publishing failed
+        return 1
     return 1 if models_failed else PARTIAL_EXIT if stats.failed else 0
 
 
@@ -253,8 +274,12 @@ def partial_line(stats: Any) -> str:
     )
 
 
-def run_load(options: LoadOptions, stats: Any = None, out: TextIO | None = None) -> LoadResult:
-    """Load once (starting the sandbox when no client id is configured); raise on failure."""
+def run_load(
+    options: LoadOptions, stats: Any = None, out: TextIO | None = None, publish: bool = True
+) -> LoadResult:
+    """Load once (starting the sandbox when no client id is configured) into the working file
+    and build the models there; then, with `publish` and unless the models failed, publish the
+    build to the file readers open (pipelines/warehouse/publish.py). Raise on failure."""
     import dlt
 
     from pipelines.killpoint import collector_from_env
@@ -339,7 +364,29 @@ def run_load(options: LoadOptions, stats: Any = None, out: TextIO | None = None)
         )
         if options.models:
             result.models_line = build_models_after_load(pipeline, options.dataset)
+        result.working = duckdb_path(pipeline) if warehouse else None
+        if publish and not (result.models_line or "").startswith("models FAILED"):
+            publish_build(result)
         return result
+
+
+def publish_build(result: LoadResult) -> Any:
+    """Publish the working file of a local DuckDB warehouse; nothing for other destinations.
+    Returns the publish.Published, or None."""
+    from pipelines.warehouse.publish import publish
+
+    if result.working and result.warehouse:
+        result.published = publish(result.working, result.warehouse)
+    return result.published
+
+
+def say_published(published: Any) -> None:
+    if published:
+        print(
+            f"published: {display_path(str(published.path))} "
+            f"({published.bytes / 1e6:,.1f} MB in {published.seconds:.1f} s); "
+            "readers opening it from now on see this build"
+        )
 
 
 def finish_interrupted_run(pipeline: Any, out: TextIO) -> None:

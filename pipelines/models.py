@@ -44,6 +44,7 @@ import duckdb
 
 from pipelines.symetrisk import settings
 from pipelines.warehouse.destination import default_database
+from pipelines.warehouse.runlock import busy_message
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 RAW_SCHEMA = "symetrisk_raw"  # the raw schema's name as written in the SQL files
@@ -511,9 +512,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Build in the warehouse's working file under the run lock, then publish it
+    (pipelines/warehouse/publish.py); a remote warehouse is built in place."""
+    from pipelines.warehouse.publish import prepare_working, publish, working_path
+    from pipelines.warehouse.runlock import BUSY_EXIT, RunLockedError, run_lock
+
     database = args.database or default_database()
     remote = database.startswith(("md:", "motherduck:")) or database == ":memory:"
-    if not remote and not Path(database).exists():
+    if not remote and not Path(database).exists() and not working_path(database).exists():
         print(
             f"error: no warehouse at {database}. Run `make run` first: it loads the sandbox "
             "(or the configured API) and builds the models.",
@@ -521,8 +527,27 @@ def main(args: argparse.Namespace) -> int:
         )
         return 2
     try:
+        with run_lock(None if remote else database, None):
+            target = database if remote else str(prepare_working(database))
+            code = build_in(target, args)
+            if code == 0 and not remote:
+                done = publish(target, database)
+                print(f"published: {database} ({done.bytes / 1e6:,.1f} MB in {done.seconds:.1f} s)")
+            return code
+    except (RunLockedError, OSError, duckdb.Error) as exc:
+        message = busy_message(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return BUSY_EXIT
+
+
+def build_in(database: str, args: argparse.Namespace) -> int:
+    try:
         con = duckdb.connect(database)
     except duckdb.Error as exc:
+        if busy_message(exc):
+            raise
         print(f"error: cannot open {database}: {exc}", file=sys.stderr)
         return 1
     print(f"building {args.sql_dir} into {database}: schema {args.schema}, raw {args.raw_schema}")

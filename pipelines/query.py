@@ -1,6 +1,11 @@
 """`symetrisk sql`: query the warehouse read-only from the shell, so a new user needs no DuckDB
 command-line client. Bare table names resolve in the `analytics` marts; raw tables are
-`symetrisk_raw.<table>`."""
+`symetrisk_raw.<table>`.
+
+Read-only for real: the published file is opened read-only with no access to other files,
+databases or extensions (no ATTACH, COPY ... TO, INSTALL, LOAD, read_csv of a path) and the
+configuration locked, so SQL cannot turn that back on. Exit codes: 0 answered, 1 bad SQL or a
+refused statement, 2 no warehouse, 3 the file is held by a writing process."""
 
 from __future__ import annotations
 
@@ -9,7 +14,11 @@ import sys
 
 import duckdb
 
-from pipelines.warehouse import WarehouseMissing, open_marts
+from pipelines.warehouse import WarehouseBusy, WarehouseMissing, open_marts
+from pipelines.warehouse.runlock import BUSY_EXIT
+
+REFUSED = (duckdb.PermissionException,)
+READ_ONLY_HINTS = ("read-only mode", "configuration has been locked", "disabled by configuration")
 
 EXAMPLES = """examples:
   symetrisk sql "select * from fct_borrower_trend order by altman_z limit 10"
@@ -28,10 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        con = open_marts(args.database, require_marts=False)
+        con = open_marts(args.database, require_marts=False, locked_down=True)
     except WarehouseMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except WarehouseBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return BUSY_EXIT
     try:
         relation = con.sql(args.query)
         if relation is None:
@@ -42,7 +54,15 @@ def main(args: argparse.Namespace) -> int:
             relation.show(max_rows=args.max_rows, max_width=200)
         return 0
     except duckdb.Error as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, REFUSED) or any(hint in first for hint in READ_ONLY_HINTS):
+            print(
+                "error: refused: `symetrisk sql` is read-only (no writes, no other files, "
+                f"databases or extensions): {first}",
+                file=sys.stderr,
+            )
+        else:
+            print(f"error: {first}", file=sys.stderr)
         return 1
     finally:
         con.close()

@@ -1,18 +1,23 @@
 """Is the integration alive? Pings the API and shows the calling company and client, the
-consent relationships by state and the ones pending for long, the last runs (from the
-warehouse table `runs`) and how fresh each approved borrower's newest snapshot is.
+consent relationships by state and the ones pending for long, the last runs (from the run
+journal in dlt's working dir, which records every run, failed ones included, even those that
+never reached the warehouse; without one, from the warehouse table `runs`) and how fresh each
+approved borrower's newest snapshot is.
 
 The API is checked with the settings of `symetrisk run` (SOURCES__SYMETRISK__*). With no client
 id configured only the warehouse is read (the built-in sandbox is started by `symetrisk run`
-alone) and consent states come from the last run's `relationships` table. The warehouse is
-opened read-only; without one (or while a run is writing it) that part says so.
+alone) and consent states come from the last run's `relationships` table. The published warehouse is
+opened read-only (a run never holds it); without one, or when another process holds it for
+writing, that part says so.
 
 Exit codes, for a monitor:
   0  all well (the API answered, or was not checked; the last run did not fail)
   2  bad arguments (e.g. an invalid organisation number)
   3  the API check failed: not reachable, an error after retries, or credentials refused
-  4  the last recorded run failed (outcome `failed` or `models_failed`)
+  4  the last recorded run failed (outcome `failed` or `models_failed`): a run refused by the
+     run lock or stopped by its settings counts too; a later successful run clears it
   5  the last recorded run was `partial`: some borrowers were skipped after failures (listed)
+  6  the warehouse exists but cannot be read (held for writing by another process, or damaged)
 When more than one applies, the lowest wins."""
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -29,10 +35,12 @@ from typing import Any
 
 from pipelines.orgnr import InvalidOrgNumber, validate_all
 from pipelines.symetrisk import settings
+from pipelines.warehouse.runlock import busy_message
 from pipelines.warehouse.runs import OK, PARTIAL
 from pipelines.warehouse.runs import TABLE as RUNS_TABLE
 
 OK_EXIT, USAGE_EXIT, API_EXIT, RUN_FAILED_EXIT, RUN_PARTIAL_EXIT = 0, 2, 3, 4, 5
+UNREADABLE_EXIT = 6
 DEFAULT_PENDING_DAYS = 14
 
 EXAMPLES = """examples:
@@ -52,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dataset", default=settings.DATASET_NAME, help="schema of the raw tables (%(default)s)"
+    )
+    parser.add_argument(
+        "--pipelines-dir",
+        default=os.environ.get("SYMETRISK_PIPELINES_DIR", settings.DEFAULT_PIPELINES_DIR),
+        help="dlt's working dir of `symetrisk run`, which holds the run journal "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--pending-days",
@@ -103,9 +117,10 @@ def main(args: argparse.Namespace) -> int:
     if relationships is None and warehouse.con is not None:
         relationships, source = warehouse.relationships(), "the warehouse, as of the last run"
     show_consents(relationships, source, args.pending_days)
-    last_failed = False
+    last_failed = show_journal(args.pipelines_dir, args.runs)
     if warehouse.con is not None:
-        last_failed = show_runs(warehouse, args.runs)
+        if last_failed is None:
+            last_failed = show_runs(warehouse, args.runs)
         approved = [
             r["organization_number"]
             for r in relationships or []
@@ -122,11 +137,14 @@ def main(args: argparse.Namespace) -> int:
         code = RUN_PARTIAL_EXIT
     elif last_failed:
         code = RUN_FAILED_EXIT
+    elif warehouse.unreadable:
+        code = UNREADABLE_EXIT
     verdict = {
         OK_EXIT: "ok",
         API_EXIT: "API check failed",
         RUN_FAILED_EXIT: "last run failed",
         RUN_PARTIAL_EXIT: "last run skipped borrowers",
+        UNREADABLE_EXIT: "warehouse cannot be read",
     }
     print(f"status: {verdict[code]} (exit {code})")
     return code
@@ -217,6 +235,7 @@ class Warehouse:
     dataset: str
     con: Any = None
     line: str = ""
+    unreadable: bool = False
 
     @classmethod
     def open(cls, database: str | None, dataset: str) -> Warehouse:
@@ -232,8 +251,9 @@ class Warehouse:
         try:
             found.con = duckdb.connect(path, read_only=True)
         except duckdb.Error as exc:
-            first = str(exc).splitlines()[0]
-            found.line = f"warehouse  cannot be read now (is a run loading it?): {first}"
+            first = busy_message(exc, reading=True) or str(exc).strip().splitlines()[0]
+            found.line = f"warehouse  cannot be read: {first}"
+            found.unreadable = True
             return found
         found.line = f"warehouse  {path}"
         return found
@@ -320,29 +340,59 @@ def show_runs(warehouse: Warehouse, limit: int) -> bool | str:
         print("runs       none recorded yet")
         return False
     print(f"runs       last {len(runs)} ({warehouse.dataset}.{RUNS_TABLE}, newest first):")
+    return report_runs(runs)
+
+
+def show_journal(pipelines_dir: str, limit: int) -> bool | str | None:
+    """Print the last runs from the run journal and return as show_runs does; None when there
+    is no journal (the warehouse's `runs` table is shown instead)."""
+    from pipelines.warehouse import journal
+
+    try:
+        runs = journal.latest(pipelines_dir, limit)
+    except OSError as exc:
+        print(f"runs       the run journal cannot be read: {exc}")
+        return None
+    if not runs:
+        return None
+    print(f"runs       last {len(runs)} (run journal {journal.journal_path(pipelines_dir)}, "
+          "newest first):")  # fmt: skip
+    return report_runs(runs)
+
+
+def as_json(value: Any, empty: Any) -> Any:
+    return json.loads(value or "null") or empty if isinstance(value, str | None) else value
+
+
+def report_runs(runs: list[dict[str, Any]]) -> bool | str:
+    """Print `runs` (newest first); True when the newest failed (and which and why), PARTIAL
+    when it was partial (and the borrowers it skipped)."""
     for run in runs:
-        rows = json.loads(run["rows"] or "{}")
+        rows = as_json(run["rows"], {})
         new = sum(r.get("new", 0) for r in rows.values())
         changed = sum(r.get("changed", 0) for r in rows.values())
         started = parse_time(run["started_at"])
         when = f"{started:%Y-%m-%d %H:%M}Z" if started else "?"
         line = (
-            f"             {when}  {run['outcome']:<13} {run['seconds'] or 0:>7,.1f} s  "
-            f"{new:,} new, {changed:,} changed rows; {run['requests']:,} requests, "
-            f"{run['retries']:,} retries"
+            f"             {when}  {run['outcome']:<13} {run.get('seconds') or 0:>7,.1f} s  "
+            f"{new:,} new, {changed:,} changed rows; {run.get('requests') or 0:,} requests, "
+            f"{run.get('retries') or 0:,} retries"
         )
-        if run["error"]:
+        if run.get("error"):
             line += f"\n               error: {run['error']}"
         print(line)
-    if runs[0]["outcome"] == PARTIAL:
-        skipped = json.loads(runs[0]["errors"] or "[]")
+    last = runs[0]
+    if last["outcome"] not in (OK, PARTIAL):
+        print(f"last run   {last['run_id']} {last['outcome']}: {last.get('error') or '?'}")
+    if last["outcome"] == PARTIAL:
+        skipped = as_json(last.get("errors"), [])
         print(f"skipped    by the last run ({len(skipped)}; the next run tries them again):")
         for text in skipped[:20]:
             print(f"             {text}")
         if len(skipped) > 20:
             print(f"             ... and {len(skipped) - 20} more")
         return PARTIAL
-    return runs[0]["outcome"] != OK
+    return last["outcome"] != OK
 
 
 def months_between(older: dt.date, newer: dt.date) -> int:

@@ -1,5 +1,6 @@
-"""Run history: every `symetrisk run`, ok or failed, is one row of `symetrisk_raw.runs`, and ends
-its output with one grep-able key=value line; the secret is never stored or printed."""
+"""Run history: every `symetrisk run`, ok or failed, is one row of `symetrisk_raw.runs` and one
+line of the run journal, and ends its output with one grep-able key=value line; the secret is
+never stored or printed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from conftest import use_api
 
 from pipelines import cli
 from pipelines.symetrisk import RunStats
+from pipelines.warehouse.publish import working_path
 from pipelines.warehouse.runs import RunRecord
 
 WRONG_SECRET = "wrong-secret-0815"
@@ -55,7 +57,15 @@ def test_ok_and_failed_runs_are_rows_of_the_runs_table(
     assert ok["outcome"] == "ok" and int(ok["requests"]) > 0 and ok["client_id"] == "demo-bank"
     assert failed["outcome"] == "failed" and "SOURCES__SYMETRISK__CLIENT_SECRET" in failed["error"]
     assert WRONG_SECRET not in out + err
-    with duckdb.connect(str(clean_env / "data" / "symetrisk.duckdb"), read_only=True) as con:
+    # the failed run published nothing: readers see the ok run's build, its own row included;
+    # the loader's working file and the run journal hold both runs
+    published = clean_env / "data" / "symetrisk.duckdb"
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("select run_id from symetrisk_raw.runs").fetchall() == [(ok["run_id"],)]
+    journal = (clean_env / "data" / "dlt" / "runs.jsonl").read_text().splitlines()
+    assert [json.loads(line)["run_id"] for line in journal] == [ok["run_id"], failed["run_id"]]
+    assert json.loads(journal[1])["error"] == failed["error"] and WRONG_SECRET not in journal[1]
+    with duckdb.connect(str(working_path(published)), read_only=True) as con:
         runs = con.execute(
             "select run_id, outcome, error, requests, retries, finished_at >= started_at, "
             "cast(\"rows\"->'accounting_snapshots'->>'new' as int), errors, client_id "

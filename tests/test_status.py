@@ -16,6 +16,12 @@ from pipelines import cli
 ASKED = "912345602"  # a valid number outside the sandbox portfolio
 
 
+def last_run_id(out: str) -> str | None:
+    """The run id named on status's `last run` line."""
+    line = next((x for x in out.splitlines() if x.startswith("last run   ")), "")
+    return line.split()[2] if line else None
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -66,7 +72,7 @@ def test_all_well_then_failed_run_then_well_again(clean_env, monkeypatch, capsys
         assert "demo-bank-secret" not in out
         assert "consents   access_approved " in out and "(from the API)" in out
         assert "freshness  newest month loaded 2026-03" in out
-        assert "runs       last 1 (symetrisk_raw.runs" in out and " ok " in out
+        assert "runs       last 1 (run journal data/dlt/runs.jsonl" in out and " ok " in out
 
         # consents asked for more than 14 days ago (by the real clock) and still unanswered
         with session_for(sb) as bank:
@@ -90,6 +96,8 @@ def test_all_well_then_failed_run_then_well_again(clean_env, monkeypatch, capsys
         code, out = status(capsys)
         assert code == 4, out
         assert "failed" in out and "error: the token endpoint refused" in out
+        failed_id = last_run_id(out)
+        assert failed_id and "failed: the token endpoint refused" in out
         assert out.strip().endswith("status: last run failed (exit 4)")
 
         use_api(monkeypatch, sb.base_url, CLIENT_SECRET="wrong-secret-17")
@@ -105,3 +113,27 @@ def test_all_well_then_failed_run_then_well_again(clean_env, monkeypatch, capsys
     code, out = status(capsys)
     assert code == 0
     assert "(from the warehouse, as of the last run)" in out and "last 3" in out
+
+
+@pytest.mark.e2e
+def test_a_run_failed_at_configuration_is_exit_4_until_a_run_succeeds(
+    clean_env, monkeypatch, capsys, start_sandbox
+):
+    """The very first run fails on its settings, before any warehouse exists: status names it
+    and exits 4; the next good run clears it."""
+    with start_sandbox(borrowers=6, months=6) as sb:
+        use_api(monkeypatch, sb.base_url, BORROWERS="not-a-list-of-numbers")
+        assert cli.main(["run", "--quiet", "--no-models"]) == 1
+        failed = capsys.readouterr().out.strip().splitlines()[-1]
+        run_id = failed.split("run_id=")[1].split()[0]
+        assert not (clean_env / "data" / "symetrisk.duckdb").exists()
+        code, out = status(capsys)
+        assert code == 4, out
+        assert f"last run   {run_id} failed: " in out and "SOURCES__SYMETRISK__BORROWERS" in out
+        assert "warehouse  none yet" in out
+        assert out.strip().endswith("status: last run failed (exit 4)")
+
+        monkeypatch.delenv("SOURCES__SYMETRISK__BORROWERS")
+        assert cli.main(["run", "--quiet", "--no-models"]) == 0
+        code, out = status(capsys)
+        assert code == 0 and "last 2 (run journal" in out, out

@@ -1,5 +1,8 @@
 """Choosing the warehouse: which dlt destination a run writes to and, when it is a local DuckDB
-file, which file. Every command that touches the warehouse asks here, so they all agree."""
+file, which file. Every command that touches the warehouse asks here, so they all agree.
+
+A local DuckDB file is the published file readers open; dlt itself writes the working file
+beside it (pipelines/warehouse/publish.py), which is published when a run succeeds."""
 
 from __future__ import annotations
 
@@ -26,8 +29,10 @@ def warehouse_file(destination: str | None) -> str | None:
 
 
 def resolve_destination(name: str | None) -> tuple[Any, str | None]:
-    """(dlt destination, DuckDB file path when the warehouse is a local file). A local file gets
-    settings.DUCKDB_CONFIG, so a large merge spills to disk instead of taking the memory."""
+    """(dlt destination, published DuckDB file when the warehouse is a local file). For a local
+    file the destination is its working file, seeded from the published one when missing (call
+    this only under the run lock), with settings.DUCKDB_CONFIG, so a large merge spills to disk
+    instead of taking the memory."""
     import dlt
 
     if name and not name.endswith(".duckdb"):
@@ -37,9 +42,12 @@ def resolve_destination(name: str | None) -> tuple[Any, str | None]:
         return "duckdb", None  # MotherDuck or a connection string: dlt reads it as it is
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
+    from pipelines.warehouse.publish import prepare_working
+
     path = Path(file)
     path.parent.mkdir(parents=True, exist_ok=True)
-    credentials = DuckDbCredentials(str(path.resolve()), global_config=settings.DUCKDB_CONFIG)
+    working = prepare_working(path)
+    credentials = DuckDbCredentials(str(working.resolve()), global_config=settings.DUCKDB_CONFIG)
     return dlt.destinations.duckdb(credentials=credentials), str(path)
 
 

@@ -1,5 +1,11 @@
-"""Opening the warehouse for reading, from notebooks and reports: read-only, found from the
-project root whatever the working directory, and with one clear message when it is missing."""
+"""Opening the warehouse for reading, from notebooks, reports and `symetrisk sql`: read-only,
+the published file (pipelines/warehouse/publish.py) and never the loader's working file, found
+from the project root whatever the working directory, and with one clear message when it is
+missing or held by a writer.
+
+A reader may keep its connection for hours: the loader never opens the published file, it
+replaces it, so a connection keeps reading the build it opened and the next open sees the
+newest one."""
 
 from __future__ import annotations
 
@@ -9,16 +15,33 @@ from pathlib import Path
 import duckdb
 
 from pipelines.warehouse.destination import default_database
+from pipelines.warehouse.runlock import busy_message
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# DuckDB settings of a locked-down reader: no other files, databases or extensions, and no way
+# to change that from SQL
+LOCKED_DOWN = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 
-class WarehouseMissing(RuntimeError):
-    """The warehouse file or its marts do not exist yet."""
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse cannot be read now; the message says why and what to do."""
 
     def _render_traceback_(self) -> list[str]:
         # IPython shows this instead of a traceback: the reader needs the fix, not our stack.
-        return [f"WarehouseMissing: {self}"]
+        return [f"{type(self).__name__}: {self}"]
+
+
+class WarehouseMissing(WarehouseUnavailable):
+    """The warehouse file or its marts do not exist yet."""
+
+
+class WarehouseBusy(WarehouseUnavailable):
+    """Another process holds the warehouse file for writing (not `symetrisk run`, which never
+    opens it), or it cannot be opened at all."""
 
 
 def warehouse_path(database: str | None = None) -> str:
@@ -32,15 +55,25 @@ def warehouse_path(database: str | None = None) -> str:
 
 
 def open_marts(
-    database: str | None = None, schema: str = "analytics", require_marts: bool = True
+    database: str | None = None,
+    schema: str = "analytics",
+    require_marts: bool = True,
+    locked_down: bool = False,
 ) -> duckdb.DuckDBPyConnection:
-    """A read-only connection whose search path is the marts schema (when it exists)."""
+    """A read-only connection whose search path is the marts schema (when it exists).
+    `locked_down`: no access to other files, databases or extensions (LOCKED_DOWN), and the
+    configuration locked so SQL cannot undo it. Raises WarehouseMissing or WarehouseBusy."""
     path = warehouse_path(database)
     if not path.startswith("md:") and not Path(path).exists():
         raise WarehouseMissing(
             f"no warehouse at {path}: run `make run` first to load the sandbox and build the models"
         )
-    con = duckdb.connect(path, read_only=True)
+    try:
+        con = duckdb.connect(path, read_only=True, config=LOCKED_DOWN if locked_down else {})
+    except duckdb.Error as exc:
+        message = busy_message(exc, reading=True)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WarehouseBusy(message or f"cannot open {path}: {first}") from None
     found = con.execute(
         "select count(*) from information_schema.tables where table_schema = ?", [schema]
     ).fetchall()[0][0]
@@ -51,4 +84,6 @@ def open_marts(
         )
     if found:
         con.execute(f'set search_path = "{schema}"')
+    if locked_down:
+        con.execute("set lock_configuration = true")
     return con

@@ -1,13 +1,16 @@
 """Run history: one row per `symetrisk run` in the warehouse table `<dataset>.runs`, failed runs
-included, and the one grep-able line every run ends its output with.
+included, a line in the local run journal (pipelines/warehouse/journal.py) for every run, and
+the one grep-able line every run ends its output with.
 
 The row is written with dlt's SQL client of the run's own destination right after the load (or
-its failure), so it lands wherever the raw tables do. Columns: run_id, started_at, finished_at,
-seconds, outcome (`ok`, `partial`, `failed`, `models_failed`), error, rows (JSON: table -> new /
-changed / unchanged / reloaded), requests, retries, requests_by_status (JSON), errors (JSON list
-of skipped borrowers and the like; `ORG: table: reason` for each borrower a `partial` run
-skipped), notes (JSON), client_id, api, load_id. Secrets are never written: the configured
-client secret is masked in every text that is stored or printed."""
+its failure), so it lands wherever the raw tables do; for a local DuckDB file that is the
+working file, before it is published, so the published build holds its own run's row.
+Columns: run_id, started_at, finished_at, seconds, outcome (`ok`, `partial`, `failed`,
+`models_failed`), error, rows (JSON: table -> new / changed / unchanged / reloaded), requests,
+retries, requests_by_status (JSON), errors (JSON list of skipped borrowers and the like;
+`ORG: table: reason` for each borrower a `partial` run skipped), notes (JSON), client_id, api,
+load_id. Secrets are never written: the configured client secret is masked in every text that
+is stored or printed."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import datetime as dt
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,7 +150,8 @@ def configured_secrets(explicit: str | None = None) -> list[str]:
 
 
 def write(record: RunRecord, destination: str | None, dataset: str, pipelines_dir: str) -> None:
-    """Append the run's row to `<dataset>.runs` (created on first use) with dlt's SQL client."""
+    """Write the run's row to `<dataset>.runs` (created on first use) with dlt's SQL client,
+    replacing an earlier row of the same run."""
     from pathlib import Path
 
     import dlt
@@ -171,6 +176,8 @@ def write(record: RunRecord, destination: str | None, dataset: str, pipelines_di
             for name, kind in COLUMNS.items()
         )
         client.execute_sql(f"create table if not exists {table} ({columns})")
+        mark = "?" if duck else "%s"
+        client.execute_sql(f"delete from {table} where run_id = {mark}", record.run_id)
         names = ", ".join(f'"{name}"' for name in COLUMNS)
         marks = ", ".join(["%s"] * len(COLUMNS)) if not duck else ", ".join(["?"] * len(COLUMNS))
         client.execute_sql(f"insert into {table} ({names}) values ({marks})", *record.values())
@@ -183,25 +190,61 @@ def close(
     outcome: str,
     error: str | None = None,
     result: Any = None,
+    publish: Callable[[], None] | None = None,
+    warehouse: bool = True,
 ) -> RunRecord:
-    """Finish the record, store it (a failure to store is one line on stderr, never a crash)
-    and print the closing line on stdout."""
+    """Finish the record, store it in the warehouse (unless `warehouse` is False: the run does
+    not hold it), then run `publish` (a failure to publish makes the run failed and its row is
+    rewritten), append it to the run journal and print the closing line on stdout. A failure
+    to store is one line on stderr, never a crash."""
     import sys
 
+    from pipelines.warehouse import journal
+    from pipelines.warehouse.destination import warehouse_file
+
+    hidden = configured_secrets(getattr(options, "client_secret", None))
     record.finish(stats, outcome, error)
     record.client_id, record.api = who(options, result)
     load_ids = getattr(getattr(result, "load_info", None), "loads_ids", None) or []
     record.load_id = ",".join(load_ids) or None
-    record = record.masked(configured_secrets(getattr(options, "client_secret", None)))
+    record = record.masked(hidden)
+    if warehouse:
+        _store(record, options, hidden)
+    if publish is not None:
+        try:
+            publish()
+        except Exception as exc:  # noqa: BLE001 - the readers keep the previous build
+            record.outcome = FAILED
+            record.error = mask(f"publishing the build failed: {first_line(exc)}", hidden)
+            print(f"symetrisk run failed: {record.error}", file=sys.stderr)
+            _store(record, options, hidden)
+    try:
+        journal.append(record, options.pipelines_dir, warehouse_file(options.destination))
+    except OSError as exc:
+        print(f"run journal not written: {first_line(exc)}", file=sys.stderr)
+    print(record.line(), flush=True)
+    return record
+
+
+def _store(record: RunRecord, options: Any, hidden: list[str]) -> None:
+    import sys
+
     try:
         write(record, options.destination, options.dataset, options.pipelines_dir)
     except Exception as exc:  # noqa: BLE001 - the run's own outcome matters more
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        for secret in configured_secrets(getattr(options, "client_secret", None)):
-            text = text.replace(secret, "***")
+        text = mask(first_line(exc), hidden)
         print(f"run history not written ({TABLE} table): {text}", file=sys.stderr)
-    print(record.line(), flush=True)
-    return record
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def mask(text: str, hidden: list[str]) -> str:
+    for secret in hidden:
+        text = text.replace(secret, "***")
+    return text
 
 
 def who(options: Any, result: Any = None) -> tuple[str | None, str | None]:

@@ -175,7 +175,7 @@ def record(
     rows: list[dict[str, Any]], database: str | None, dataset: str, out: Any = sys.stderr
 ) -> str | None:
     """Append the requests to `<dataset>.consent_requests`; the table name, or None (with the
-    reason on `out`) when the warehouse is not a DuckDB file or is busy."""
+    reason on `out`) when the warehouse is not a DuckDB file or a run is loading it."""
     import duckdb
 
     from pipelines.warehouse.destination import default_database
@@ -184,15 +184,39 @@ def record(
     if not path.endswith(".duckdb") and not path.startswith("md:"):
         print(f"not recorded: {path} is not a DuckDB warehouse", file=out)
         return None
-    if not path.startswith("md:"):
-        from pathlib import Path
+    if path.startswith("md:"):
+        return _insert(rows, path, dataset, path, out)
+    # a local file: written in the loader's working file under the run lock, then published
+    # (pipelines/warehouse/publish.py), so readers never hold it up and the next run keeps it
+    from pathlib import Path
 
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    from pipelines.warehouse.publish import prepare_working, publish
+    from pipelines.warehouse.runlock import RunLockedError, busy_message, run_lock
+
     try:
-        con = duckdb.connect(path)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with run_lock(path, None):
+            working = str(prepare_working(path))
+            if _insert(rows, working, dataset, path, out) is None:
+                return None
+            publish(working, path)
+    except (RunLockedError, OSError, duckdb.Error) as exc:
+        first = busy_message(exc) or str(exc).strip().splitlines()[0]
+        print(f"not recorded in {path}: {first}", file=out)
+        return None
+    return f"{dataset}.{CONSENT_TABLE} in {path}"
+
+
+def _insert(
+    rows: list[dict[str, Any]], database: str, dataset: str, shown: str, out: Any
+) -> str | None:
+    import duckdb
+
+    try:
+        con = duckdb.connect(database)
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
-        print(f"not recorded in {path} (is a run loading it?): {first}", file=out)
+        print(f"not recorded in {shown}: {first}", file=out)
         return None
     table = f'"{dataset}"."{CONSENT_TABLE}"'
     try:
@@ -206,7 +230,7 @@ def record(
         )
     finally:
         con.close()
-    return f"{dataset}.{CONSENT_TABLE} in {path}"
+    return table
 
 
 # --- the commands ----------------------------------------------------------------------------

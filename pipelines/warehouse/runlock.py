@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipelines.symetrisk.errors import SymetriskError
+from pipelines.warehouse.publish import working_path
 
 DIR_LOCK_NAME = "symetrisk-run.lock"
 BUSY_EXIT = 3  # documented in the README's exit codes
@@ -47,7 +48,24 @@ def run_lock(warehouse: str | Path | None, pipelines_dir: str | Path | None) -> 
     with contextlib.ExitStack() as stack:
         for lock_path, target in targets.items():
             stack.enter_context(_locked(lock_path, target))
+        if warehouse:
+            _check_not_held(working_path(warehouse))
         yield
+
+
+def _check_not_held(database: Path) -> None:
+    """Raise RunLockedError when another process (not a run: we hold the run lock) has the
+    loader's working file open, before the run does anything."""
+    import duckdb
+
+    if not database.exists():
+        return
+    try:
+        duckdb.connect(str(database)).close()
+    except duckdb.Error as exc:
+        message = busy_message(exc)
+        if message:
+            raise RunLockedError(message) from None
 
 
 @contextlib.contextmanager

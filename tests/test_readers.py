@@ -165,7 +165,7 @@ def test_first_run_after_an_upgrade_starts_from_the_published_file_and_its_log(t
 
 def test_a_foreign_writer_is_one_line_naming_it_and_the_run_still_publishes(tmp_path, capsys):
     """Someone opens the published file for writing (the DuckDB CLI without -readonly):
-    readers get one line naming the process, `status` exits 5, and the run publishes anyway.
+    readers get one line naming the process, `status` exits 6, and the run publishes anyway.
     Someone opens the loader's working file: the run stops with one line naming it, exit 3."""
     from pipelines import cli
 
@@ -192,7 +192,7 @@ def test_a_foreign_writer_is_one_line_naming_it_and_the_run_still_publishes(tmp_
                 open_marts(str(published))
             code = cli.main(["status", "--database", str(published), "--pipelines-dir", "x"])
             out = capsys.readouterr().out
-            assert code == 5 and f"(pid {writer.pid})" in out, out
+            assert code == 6 and f"(pid {writer.pid})" in out, out
             run(sb, tmp_path)  # publishes by rename: the writer's lock is on the old file
         finally:
             writer.kill()

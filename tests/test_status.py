@@ -137,3 +137,17 @@ def test_a_run_failed_at_configuration_is_exit_4_until_a_run_succeeds(
         assert cli.main(["run", "--quiet", "--no-models"]) == 0
         code, out = status(capsys)
         assert code == 0 and "last 2 (run journal" in out, out
+
+
+def test_an_unwritable_warehouse_is_one_line_exit_3_and_status_exit_4(clean_env, capsys):
+    """A warehouse on a disk the loader cannot write (/sys refuses new files, even to root):
+    one line naming the file, exit 3, nothing started; recorded, so status exits 4."""
+    code = cli.main(["run", "--quiet", "--destination", "/sys/symetrisk/warehouse.duckdb"])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "cannot write /sys/symetrisk/warehouse.duckdb.lock (" in err
+    assert "need a writable directory" in err
+    assert "outcome=failed" in out.strip().splitlines()[-1]
+    code, out = status(capsys, "--database", "/sys/symetrisk/warehouse.duckdb")
+    assert code == 4 and "cannot write /sys/symetrisk/warehouse.duckdb.lock" in out, out

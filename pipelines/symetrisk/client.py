@@ -35,12 +35,10 @@ from .auth import CognitoClientCredentials
 from .errors import SymetriskApiError, SymetriskConfigError
 from .paging import SkipPaginator
 from .stats import RunStats
+from .transport import BrokenJsonError, Transport
+from .transport import path_of as _path_of
 
 _JSON_ATTR = "_symetrisk_json"
-
-
-class BrokenJsonError(SymetriskApiError, ValueError):
-    """A response body that should be JSON and is not (after retries)."""
 
 
 def response_json(response: Response) -> Any:
@@ -68,15 +66,6 @@ def retry_on_broken_json(response: Response | None, exception: BaseException | N
     except orjson.JSONDecodeError:
         return True
     return False
-
-
-def _path_of(url: str | None) -> str:
-    """The path of a URL without its query, for messages."""
-    if not url:
-        return "?"
-    rest = url.split("://", 1)[-1]
-    path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
-    return path.split("?", 1)[0]
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -278,6 +267,17 @@ class Api:
             request_max_retry_delay=max_retry_delay_s,
             retry_condition=retry_on_broken_json,
         )
+        self.transport = Transport(
+            self.base_url,
+            bearer=self.auth,
+            limiter=self.limiter,
+            stats=self.stats,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+            max_attempts=max_attempts,
+            backoff_factor=backoff_factor,
+            max_retry_delay_s=max_retry_delay_s,
+        )
         self._runtime_config = resolve_configuration(RuntimeConfiguration())
         self._local = threading.local()
 
@@ -298,7 +298,10 @@ class Api:
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET one object; HTTPError for a 403/404 that survived the retries (the caller may
         skip it), a SymetriskError naming what to check for anything else (see `explain`)."""
-        return self._call("GET", path, params=params)
+        try:
+            return self.transport.get_json(path, params)
+        except (RequestException, BrokenJsonError) as exc:
+            _reraise(exc, "GET", path)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         """POST (a write: needs the write scope); errors as for `get`, and a 403 for a missing
@@ -319,13 +322,30 @@ class Api:
     ) -> Iterator[list[Any]]:
         """Pages of items on limit/skip; stop iterating to stop asking (newest-first cut-offs)."""
         paginator = SkipPaginator(limit=min(max(1, limit), settings.MAX_PAGE_SIZE))
+        query = dict(params or {})
         try:
-            yield from self.rest.paginate(path, params=dict(params or {}), paginator=paginator)
+            while paginator.has_next_page:
+                query["skip"], query["limit"] = paginator.current_value, paginator.limit
+                body = self.transport.get_json(path, query)
+                items, total = page_items(body)
+                paginator.advance(len(items), total)
+                yield items
         except (RequestException, BrokenJsonError) as exc:
             _reraise(exc, "GET", path)
 
     def close(self) -> None:
         self.http._adapter.close()
+        self.transport.close()
+
+
+def page_items(body: Any) -> tuple[list[Any], int | None]:
+    """A page's items and the list's `metadata.totalItems` (None when the page has none)."""
+    if not isinstance(body, dict):
+        return [], None
+    items = body.get("items")
+    metadata = body.get("metadata")
+    total = metadata.get("totalItems") if isinstance(metadata, dict) else None
+    return (items if isinstance(items, list) else []), (None if total is None else int(total))
 
 
 def api_error(response: Response) -> HTTPError:

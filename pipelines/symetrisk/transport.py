@@ -1,0 +1,212 @@
+"""The lean HTTP path for the API's GETs (every page and object a load reads): libcurl through
+pycurl, one handle per thread that keeps its connection open, parsed with orjson. It does in a
+few lines of Python per request what dlt's requests Client does in many (measured: about a tenth
+of the CPU per request), with the same manners:
+
+- one shared rate limit for all threads, and every thread pauses for a 429's Retry-After;
+- 429, 5xx, no answer (refused, dropped, timed out) and a 2xx whose body is not JSON are retried
+  up to `max_attempts` times, waiting `backoff_factor * 2**(attempt - 1)` seconds (or the
+  Retry-After), at most `max_retry_delay_s`, as dlt's retry does;
+- one token renewal and resend after a 401;
+- the connect timeout, and the read timeout as "no byte for that many seconds";
+- proxy and CA-bundle settings from the environment, read once, as requests reads them.
+
+Once retries are spent it raises what dlt's client would have led to, so `client.explain` words
+it the same way: an HTTPError carrying the response for a status of 400 or more, a requests
+ConnectionError or Timeout when no answer came, a BrokenJsonError for a body that never parsed.
+Writes (POST) stay on dlt's client (client.py): they are few."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import certifi
+import orjson
+import pycurl
+from requests import PreparedRequest, Response
+from requests.exceptions import ConnectionError, ConnectTimeout, ReadTimeout, RequestException
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_environ_proxies
+
+from .errors import SymetriskApiError
+from .stats import RunStats
+
+
+class BrokenJsonError(SymetriskApiError, ValueError):
+    """A response body that should be JSON and is not (after retries)."""
+
+
+def path_of(url: str | None) -> str:
+    """The path of a URL without its query, for messages."""
+    if not url:
+        return "?"
+    rest = url.split("://", 1)[-1]
+    path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+    return path.split("?", 1)[0]
+
+
+# libcurl's errors that mean the server never answered in time
+_TIMED_OUT = {pycurl.E_OPERATION_TIMEDOUT}
+
+
+class Transport:
+    """GET JSON from one API host, from any thread, under the shared limiter and counters."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        bearer: Any,
+        limiter: Any,
+        stats: RunStats,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        max_attempts: int,
+        backoff_factor: float,
+        max_retry_delay_s: float,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.bearer = bearer
+        self.limiter = limiter
+        self.stats = stats
+        self.connect_timeout_ms = max(1, int(connect_timeout_s * 1000))
+        # libcurl's low-speed check counts whole seconds: fewer than 1 byte/s for this long
+        self.read_timeout_s = max(1, math.ceil(read_timeout_s))
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_factor = backoff_factor
+        self.max_retry_delay_s = max_retry_delay_s
+        self.proxy = get_environ_proxies(self.base_url).get(self.base_url.split(":", 1)[0])
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        self.ca_bundle = bundle or certifi.where()
+        self._local = threading.local()
+        self._handles: list[pycurl.Curl] = []
+        self._handles_lock = threading.Lock()
+
+    def _handle(self) -> pycurl.Curl:
+        handle = getattr(self._local, "handle", None)
+        if handle is None:
+            handle = self._local.handle = pycurl.Curl()
+            handle.setopt(pycurl.NOSIGNAL, 1)  # required when threads use libcurl
+            handle.setopt(pycurl.CONNECTTIMEOUT_MS, self.connect_timeout_ms)
+            handle.setopt(pycurl.LOW_SPEED_LIMIT, 1)
+            handle.setopt(pycurl.LOW_SPEED_TIME, self.read_timeout_s)
+            handle.setopt(pycurl.CAINFO, self.ca_bundle)
+            handle.setopt(pycurl.PROXY, self.proxy or "")  # "" = no proxy, whatever the env says
+            with self._handles_lock:
+                self._handles.append(handle)
+        return handle
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """The parsed body of GET `path` (see the module doc for retries and errors)."""
+        url = self.base_url + path
+        if params:
+            url += "?" + urlencode(params)
+        sent = 0
+        renewed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            token = self.bearer.current_token() if self.bearer is not None else None
+            self.limiter.acquire()
+            self.stats.request(retry=sent > 0)
+            sent += 1
+            try:
+                status, body, header_lines = self._perform(url, token)
+            except pycurl.error as exc:
+                if attempt >= self.max_attempts:
+                    raise _no_answer(exc, url) from None
+                self._wait(attempt, None)
+                continue
+            self.stats.status(status)
+            if status == 401 and self.bearer is not None and not renewed:
+                renewed = True
+                self.bearer.renew(f"Bearer {token}")
+                attempt -= 1  # the resend is part of this attempt, as in dlt's client
+                continue
+            if 200 <= status < 300:
+                try:
+                    return orjson.loads(body)
+                except orjson.JSONDecodeError:
+                    if attempt >= self.max_attempts:
+                        raise BrokenJsonError(
+                            f"the API sent a body that is not JSON for GET {path_of(url)} "
+                            f"(HTTP {status})"
+                        ) from None
+                    self._wait(attempt, None)
+                    continue
+            retry_after = None
+            if status == 429 or status >= 500:
+                retry_after = _retry_after(header_lines)
+                if status == 429 and retry_after:
+                    self.limiter.pause(min(retry_after, self.max_retry_delay_s))
+                if attempt < self.max_attempts:
+                    self._wait(attempt, retry_after)
+                    continue
+            from .client import api_error  # late: client imports this module
+
+            raise api_error(_response(url, status, body, header_lines))
+
+    def _perform(self, url: str, token: str | None) -> tuple[int, bytes, list[bytes]]:
+        handle = self._handle()
+        chunks: list[bytes] = []
+        header_lines: list[bytes] = []
+        handle.setopt(pycurl.URL, url)
+        handle.setopt(pycurl.HTTPHEADER, [f"Authorization: Bearer {token}"] if token else [])
+        handle.setopt(pycurl.WRITEFUNCTION, chunks.append)
+        handle.setopt(pycurl.HEADERFUNCTION, header_lines.append)
+        handle.perform()
+        return handle.getinfo(pycurl.RESPONSE_CODE), b"".join(chunks), header_lines
+
+    def _wait(self, attempt: int, retry_after: float | None) -> None:
+        """dlt's wait: the Retry-After when the server gave one, else exponential backoff."""
+        if retry_after:
+            delay = min(retry_after, self.max_retry_delay_s)
+        else:
+            delay = min(self.backoff_factor * 2 ** (attempt - 1), self.max_retry_delay_s)
+        if delay > 0:
+            time.sleep(delay)
+
+    def close(self) -> None:
+        with self._handles_lock:
+            for handle in self._handles:
+                handle.close()
+            self._handles.clear()
+
+
+def _headers(header_lines: list[bytes]) -> CaseInsensitiveDict:
+    headers: CaseInsensitiveDict = CaseInsensitiveDict()
+    for line in header_lines:
+        name, sep, value = line.decode("latin-1").partition(":")
+        if sep:
+            headers[name.strip()] = value.strip()
+    return headers
+
+
+def _retry_after(header_lines: list[bytes]) -> float | None:
+    from .client import retry_after_seconds  # late: client imports this module
+
+    return retry_after_seconds(_headers(header_lines).get("Retry-After"))
+
+
+def _response(url: str, status: int, body: bytes, header_lines: list[bytes]) -> Response:
+    """A requests Response for an answer that ends in an error, so the error carries it."""
+    request = PreparedRequest()
+    request.method, request.url = "GET", url
+    response = Response()
+    response.status_code, response._content, response.url = status, body, url
+    response.headers, response.request = _headers(header_lines), request
+    return response
+
+
+def _no_answer(exc: pycurl.error, url: str) -> RequestException:
+    """libcurl's failure as the requests exception dlt's client would have raised."""
+    code = exc.args[0] if exc.args else None
+    text = f"GET {path_of(url)}: {exc.args[-1] if exc.args else exc}"
+    if code in _TIMED_OUT:
+        return ConnectTimeout(text) if "connect" in text.lower() else ReadTimeout(text)
+    return ConnectionError(text)

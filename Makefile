@@ -40,7 +40,7 @@ notebook: $(STAMP)
 
 ## bench: full and incremental loads of 10,000 borrowers x 100 months against the sandbox
 bench: $(STAMP)
-	$(BIN)/python -m bench.run --borrowers 10000 --months 100
+	$(BIN)/python -m bench.run --borrowers 10000 --months 100 --also-borrowers 1000
 
 ## bench-quick: the same at 1,000 borrowers
 bench-quick: $(STAMP)

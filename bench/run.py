@@ -2,16 +2,21 @@
 run beside the floor (a bare concurrent HTTP client) and a naive loader, then the model build.
 
 Every step runs as its own process against one sandbox process (so the sandbox has a core of its
-own), and is measured the same way: wall time, requests counted by the sandbox itself, snapshots,
-and peak resident memory of the step's process tree (sampled every 20 ms). It prints a Markdown
-table, writes the figures to bench/results/latest.json, and ends with one line a script can read:
-`speedup_vs_naive=<x> floor_ratio=<y> incremental_requests=<n>`."""
+own), and is measured the same way: wall time, CPU seconds of the step's processes (the client's
+CPU) and of the sandbox while the step ran, requests counted by the sandbox itself, snapshots, and
+peak resident memory of the step's process tree (sampled every 20 ms). After our loads it reads the
+size of dlt's stored state. With `--also-borrowers N` it then measures the floor and our full load
+again against a second sandbox of N borrowers, so how cost grows with the portfolio is measured
+in the same run. It prints Markdown tables, writes the figures to bench/results/latest.json, and
+ends with one line a script can read: `speedup_vs_naive=<x> floor_ratio=<y>
+incremental_requests=<n>`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -55,14 +60,29 @@ class PeakMemory:
         return self.peak
 
 
-def measure(name: str, command: list[str], env: dict, cwd: Path, sandbox: str) -> dict:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process this process has waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def measure(
+    name: str, command: list[str], env: dict, cwd: Path, sandbox: str, server: psutil.Process
+) -> dict:
     requests.post(f"{sandbox}/sandbox/requests/reset", timeout=30).raise_for_status()
     print(f"  {name}: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(command))}")
+    cpu_before, server_before = children_cpu(), process_cpu(server)
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, text=True)
     memory = PeakMemory(process.pid)
     output, _ = process.communicate()
     seconds = time.perf_counter() - started
+    cpu, server_cpu = children_cpu() - cpu_before, process_cpu(server) - server_before
     peak = memory.stop()
     if process.returncode != 0:
         sys.exit(f"bench: step '{name}' failed with exit code {process.returncode}:\n{output}")
@@ -75,6 +95,8 @@ def measure(name: str, command: list[str], env: dict, cwd: Path, sandbox: str) -
     return {
         "step": name,
         "seconds": round(seconds, 2),
+        "client_cpu_s": round(cpu, 2),
+        "sandbox_cpu_s": round(server_cpu, 2),
         "requests": counts["total"],
         "accounting_requests": accounting,
         "peak_rss_mb": round(peak / 2**20),
@@ -87,19 +109,102 @@ def snapshot_count(database: Path) -> int:
         return con.execute("select count(*) from symetrisk_raw.accounting_snapshots").fetchone()[0]
 
 
+def state_size(database: Path, pipelines_dir: Path) -> dict:
+    """Bytes of dlt's state: the newest copy stored in the warehouse (compressed, as dlt keeps
+    it) and the pipeline's local state.json."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        stored = con.execute(
+            "select octet_length(state::blob) from symetrisk_raw._dlt_pipeline_state "
+            "order by created_at desc limit 1"
+        ).fetchone()[0]
+    local = pipelines_dir / "symetrisk" / "state.json"
+    return {"stored_bytes": stored, "local_bytes": local.stat().st_size if local.exists() else 0}
+
+
 def table(rows: list[dict]) -> str:
     lines = [
-        "| step | wall s | requests | snapshots | snapshots/s | peak RSS MB |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| step | wall s | client CPU s | sandbox CPU s | requests | snapshots | snapshots/s "
+        "| peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         rate = f"{r['snapshots'] / r['seconds']:,.0f}" if r.get("snapshots") else ""
         snapshots = f"{r['snapshots']:,}" if r.get("snapshots") is not None else ""
+        cpu = f"{r['client_cpu_s']:,.1f}" if "client_cpu_s" in r else ""
+        server = f"{r['sandbox_cpu_s']:,.1f}" if "sandbox_cpu_s" in r else ""
         lines.append(
-            f"| {r['step']} | {r['seconds']:,.1f} | {r['requests']:,} | {snapshots} | {rate} "
-            f"| {r['peak_rss_mb']:,} |"
+            f"| {r['step']} | {r['seconds']:,.1f} | {cpu} | {server} | {r['requests']:,} "
+            f"| {snapshots} | {rate} | {r['peak_rss_mb']:,} |"
         )
     return "\n".join(lines)
+
+
+def per_snapshots(step: dict, n: int) -> tuple[float, float]:
+    """Wall and client CPU seconds of a step per `n` snapshots."""
+    return step["seconds"] / step["snapshots"] * n, step["client_cpu_s"] / step["snapshots"] * n
+
+
+def growth_table(scales: list[dict]) -> str:
+    lines = [
+        "| borrowers | snapshots | ours s / 100k snapshots | ours client CPU s / 100k "
+        "| floor s / 100k | floor client CPU s / 100k | ours / floor | peak RSS MB "
+        "| dlt state stored KB | dlt state.json KB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scale in scales:
+        full, floor, state = scale["full"], scale["floor"], scale["state"]
+        ours_s, ours_cpu = per_snapshots(full, 100_000)
+        floor_s, floor_cpu = per_snapshots(floor, 100_000)
+        lines.append(
+            f"| {scale['borrowers']:,} | {full['snapshots']:,} | {ours_s:.2f} | {ours_cpu:.2f} "
+            f"| {floor_s:.2f} | {floor_cpu:.2f} | {full['seconds'] / floor['seconds']:.2f} "
+            f"| {full['peak_rss_mb']:,} | {state['stored_bytes'] / 1024:,.0f} "
+            f"| {state['local_bytes'] / 1024:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def start(borrowers: int, args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
+    return start_sandbox(
+        "--borrowers", str(borrowers), "--months", str(args.months),
+        "--latency-ms", str(args.latency_ms), "--seed", "42", "--as-of", AS_OF,
+    )  # fmt: skip
+
+
+def environment(base: str, work: Path) -> dict:
+    return {
+        **os.environ,
+        "SOURCES__SYMETRISK__BASE_URL": f"{base}/api/v1",
+        "SOURCES__SYMETRISK__TOKEN_URL": f"{base}/oauth2/token",
+        "SOURCES__SYMETRISK__CLIENT_ID": CLIENT_ID,
+        "SOURCES__SYMETRISK__CLIENT_SECRET": CLIENT_SECRET,
+        "DESTINATION__DUCKDB__CREDENTIALS": str(work / "bench.duckdb"),
+        "SYMETRISK_PIPELINES_DIR": str(work / "dlt"),
+    }
+
+
+def floor_and_full(
+    base: str, server: psutil.Process, work: Path, args: argparse.Namespace
+) -> tuple[dict, dict]:
+    """The floor, then our full load into a new DuckDB file, against the sandbox at `base`."""
+    env = environment(base, work)
+    python = str(BIN / "python")
+    endpoints = ["--api-url", f"{base}/api/v1", "--token-url", f"{base}/oauth2/token"]
+    floor = measure(
+        "floor (bare concurrent HTTP)",
+        [python, "-m", "bench.floor", *endpoints, "--concurrency", str(args.concurrency)],
+        env, ROOT, base, server,
+    )  # fmt: skip
+    floor["snapshots"] = json.loads(floor.pop("output").strip().splitlines()[-1])["snapshots"]
+    full = measure("ours: full load", load_command(args), env, work, base, server)
+    full.pop("output")
+    full["snapshots"] = snapshot_count(work / "bench.duckdb")
+    return floor, full
+
+
+def load_command(args: argparse.Namespace) -> list[str]:
+    load = [str(BIN / "symetrisk"), "run", "--no-models", "--quiet"]
+    return load + ["--concurrency", str(args.concurrency)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,50 +217,37 @@ def main(argv: list[str] | None = None) -> int:
         "--naive-sample", type=int, default=0, help="borrowers the naive loader loads (0: auto)"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument(
+        "--also-borrowers",
+        type=int,
+        nargs="*",
+        default=[],
+        help="portfolio sizes at which the floor and our full load are measured again",
+    )
     args = parser.parse_args(argv)
     sample = args.naive_sample or min(args.borrowers, max(50, args.borrowers // 40))
 
     work = Path(tempfile.mkdtemp(prefix="symetrisk-bench-"))
     warehouse = work / "bench.duckdb"
-    sandbox_process, base = start_sandbox(
-        "--borrowers", str(args.borrowers), "--months", str(args.months),
-        "--latency-ms", str(args.latency_ms), "--seed", "42", "--as-of", AS_OF,
-    )  # fmt: skip
-    api, token = f"{base}/api/v1", f"{base}/oauth2/token"
-    env = {
-        **os.environ,
-        "SOURCES__SYMETRISK__BASE_URL": api,
-        "SOURCES__SYMETRISK__TOKEN_URL": token,
-        "SOURCES__SYMETRISK__CLIENT_ID": CLIENT_ID,
-        "SOURCES__SYMETRISK__CLIENT_SECRET": CLIENT_SECRET,
-        "DESTINATION__DUCKDB__CREDENTIALS": str(warehouse),
-        "SYMETRISK_PIPELINES_DIR": str(work / "dlt"),
-    }
-    endpoints = ["--api-url", api, "--token-url", token]
+    sandbox_process, base = start(args.borrowers, args)
+    server = psutil.Process(sandbox_process.pid)
+    env = environment(base, work)
+    endpoints = ["--api-url", f"{base}/api/v1", "--token-url", f"{base}/oauth2/token"]
     python = str(BIN / "python")
-    load = [str(BIN / "symetrisk"), "run", "--no-models", "--quiet"]
-    load += ["--concurrency", str(args.concurrency)]
+    load = load_command(args)
     print(
         f"# bench: {args.borrowers:,} borrowers x {args.months} months, sandbox latency "
         f"{args.latency_ms} ms, concurrency {args.concurrency}, work dir {work}"
     )
     try:
-        floor = measure(
-            "floor (bare concurrent HTTP)",
-            [python, "-m", "bench.floor", *endpoints, "--concurrency", str(args.concurrency)],
-            env, ROOT, base,
-        )  # fmt: skip
-        floor["snapshots"] = json.loads(floor.pop("output").strip().splitlines()[-1])["snapshots"]
-
-        full = measure("ours: full load", load, env, work, base)
-        full.pop("output")
-        full["snapshots"] = snapshot_count(warehouse)
+        floor, full = floor_and_full(base, server, work, args)
+        full_state = state_size(warehouse, work / "dlt")
 
         naive = measure(
             f"naive loader ({sample} borrowers)",
             [python, "-m", "bench.naive", *endpoints, "--database", str(work / "naive.duckdb"),
              "--sample", str(sample)],
-            env, ROOT, base,
+            env, ROOT, base, server,
         )  # fmt: skip
         naive_result = json.loads(naive.pop("output").strip().splitlines()[-1])
         naive["snapshots"] = naive_result["snapshots"]
@@ -163,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         naive_scaled = {
             "step": f"naive loader, scaled x{scale:.1f} to the full portfolio (estimate)",
             "seconds": round(naive["seconds"] * scale, 1),
+            "client_cpu_s": round(naive["client_cpu_s"] * scale, 1),
             "requests": round(naive["requests"] * scale),
             "accounting_requests": round(naive["accounting_requests"] * scale),
             "snapshots": full["snapshots"],
@@ -170,19 +263,38 @@ def main(argv: list[str] | None = None) -> int:
         }
 
         advanced = requests.post(f"{base}/sandbox/advance-month", timeout=120).json()
-        incremental = measure("ours: incremental (one month later)", load, env, work, base)
+        incremental = measure("ours: incremental (one month later)", load, env, work, base, server)
         incremental.pop("output")
         incremental["snapshots"] = snapshot_count(warehouse) - full["snapshots"]
+        incremental_state = state_size(warehouse, work / "dlt")
 
         models = measure(
             "model build", [str(BIN / "symetrisk"), "models", "--database", str(warehouse)],
-            env, work, base,
+            env, work, base, server,
         )  # fmt: skip
         models.pop("output")
         models["snapshots"] = snapshot_count(warehouse)
     finally:
         sandbox_process.terminate()
         sandbox_process.wait(timeout=30)
+
+    scales = [{"borrowers": args.borrowers, "floor": floor, "full": full, "state": full_state}]
+    for also in args.also_borrowers:
+        print(f"# the floor and our full load again at {also:,} borrowers")
+        also_work = Path(tempfile.mkdtemp(prefix="symetrisk-bench-"))
+        also_process, also_base = start(also, args)
+        try:
+            also_floor, also_full = floor_and_full(
+                also_base, psutil.Process(also_process.pid), also_work, args
+            )
+            also_state = state_size(also_work / "bench.duckdb", also_work / "dlt")
+        finally:
+            also_process.terminate()
+            also_process.wait(timeout=30)
+        scales.append(
+            {"borrowers": also, "floor": also_floor, "full": also_full, "state": also_state}
+        )
+    scales.sort(key=lambda scale: scale["borrowers"])
 
     rows = [floor, full, naive, naive_scaled, incremental, models]
     floor_ratio = full["seconds"] / floor["seconds"]
@@ -199,6 +311,25 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_vs_naive": round(speedup, 1),
         "incremental_requests": incremental["requests"],
         "incremental_accounting_requests": incremental["accounting_requests"],
+        "client_cpu_s_per_1m_snapshots": {
+            "ours": round(per_snapshots(full, 1_000_000)[1], 1),
+            "floor": round(per_snapshots(floor, 1_000_000)[1], 1),
+        },
+        "dlt_state_bytes": {"after_full": full_state, "after_incremental": incremental_state},
+        "by_portfolio_size": [
+            {
+                "borrowers": scale["borrowers"],
+                "snapshots": scale["full"]["snapshots"],
+                "ours_seconds_per_100k": round(per_snapshots(scale["full"], 100_000)[0], 3),
+                "ours_client_cpu_s_per_100k": round(per_snapshots(scale["full"], 100_000)[1], 3),
+                "floor_seconds_per_100k": round(per_snapshots(scale["floor"], 100_000)[0], 3),
+                "floor_client_cpu_s_per_100k": round(per_snapshots(scale["floor"], 100_000)[1], 3),
+                "floor_ratio": round(scale["full"]["seconds"] / scale["floor"]["seconds"], 2),
+                "peak_rss_mb": scale["full"]["peak_rss_mb"],
+                "dlt_state_bytes": scale["state"],
+            }
+            for scale in scales
+        ],
         "machine": {
             "cpus": os.cpu_count(),
             "memory_gb": round(psutil.virtual_memory().total / 2**30),
@@ -210,8 +341,36 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(rows))
     print()
+    print("How cost grows with the portfolio (full loads):")
+    print()
+    print(growth_table(scales))
+    print()
     approved = incremental["accounting_requests"]
-    print(f"- ours / floor: {floor_ratio:.2f} (goal: at most 1.5)")
+    ours_cpu, floor_cpu = per_snapshots(full, 1_000_000)[1], per_snapshots(floor, 1_000_000)[1]
+    print(
+        f"- ours / floor: {floor_ratio:.2f} (goal: at most 1.3 at 10,000 borrowers, 1.5 at 1,000)"
+    )
+    print(
+        f"- client CPU per 1M snapshots: ours {ours_cpu:.1f} s, floor {floor_cpu:.1f} s, "
+        f"{ours_cpu / floor_cpu:.2f}x (goal: at most 2x)"
+    )
+    if len(scales) > 1:
+        small, large = (
+            per_snapshots(scales[0]["full"], 100_000),
+            per_snapshots(scales[-1]["full"], 100_000),
+        )
+        print(
+            f"- cost per 100,000 snapshots from {scales[0]['borrowers']:,} to "
+            f"{scales[-1]['borrowers']:,} borrowers: {small[0]:.2f} -> {large[0]:.2f} s "
+            f"({large[0] / small[0] - 1:+.0%}), client CPU {small[1]:.2f} -> {large[1]:.2f} s "
+            f"({large[1] / small[1] - 1:+.0%}) (goal: flat within 15 %)"
+        )
+    print(
+        f"- dlt state after the full load: {full_state['stored_bytes'] / 1024:,.0f} KB stored "
+        f"in the warehouse, {full_state['local_bytes'] / 1024:,.0f} KB state.json; after the "
+        f"incremental: {incremental_state['stored_bytes'] / 1024:,.0f} KB, "
+        f"{incremental_state['local_bytes'] / 1024:,.0f} KB"
+    )
     print(
         f"- naive / ours: {speedup:.1f}x (goal: at least 10x); the naive loader ran on {sample} "
         f"borrowers ({naive['seconds']:.1f} s) and is scaled by snapshots, x{scale:.1f}"

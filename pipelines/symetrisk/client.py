@@ -1,13 +1,15 @@
-"""The HTTP side of the source, built on dlt's requests Client (retries with backoff that honour
-Retry-After) and RESTClient (paging), extended in three named places:
+"""The HTTP side of the source. Every GET (pages and single objects, the volume of a load) goes
+through the lean transport in transport.py; writes (POST) go through dlt's requests Client
+(retries with backoff that honour Retry-After) and RESTClient, extended in three named places:
 
 - `SymetriskSession.send`: one shared rate limit for all threads, a pause for every thread after
   a 429, request and retry counting, and one token renewal + resend after a 401;
 - `retry_on_broken_json`: a 200 whose body is not JSON (cut short, garbled) is retried like a
   5xx; the parsed body is kept on the response so nothing parses it twice (orjson, fast);
-- `ApiRestClient`: reads pages from that parsed body.
+- `ApiRestClient`: reads the parsed body.
 
-Sessions are per thread (dlt's Client keeps one per thread) over one shared connection pool."""
+Both paths share one auth, one limiter and one set of counters; `explain` words what a failure
+means for the person running the load, whichever path it came from."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import sys
 # "module:Name" takes those from an object of the module (several commands in one module).
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("pipelines.load", "load the API (or the sandbox) into DuckDB, then build the models"),
-    "models": ("pipelines.models", "build the SQL models and run their assertions"),
+    "models": ("pipelines.models", "build the dbt models in sql/ and run their tests"),
     "sql": ("pipelines.query", "query the warehouse read-only"),
     "sandbox": ("pipelines.sandbox.command", "start the local Symetrisk sandbox API"),
     "status": ("pipelines.status", "is the integration alive: API, consents, last runs, freshness"),

@@ -447,23 +447,21 @@ def start_sandbox(options: LoadOptions) -> Any:
 
 
 def build_models_after_load(pipeline: Any, dataset: str) -> str:
+    """Build the dbt project into the destination this pipeline just loaded (for DuckDB the
+    very file dlt wrote); one line for the summary."""
+    from pipelines.warehouse import dbt_build
+
     try:
-        from pipelines.models import build_models
-    except ImportError:
-        return "models: skipped (pipelines.models is not available yet)"
-    if pipeline.destination.destination_name not in ("duckdb", "motherduck"):
-        return f"models: skipped (they run on DuckDB; the destination is {pipeline.destination})"
-    try:
-        with pipeline.sql_client() as client:
-            report = build_models(client.native_connection, raw_schema=dataset, schema="analytics")
+        report = dbt_build.build(dbt_build.target_for(pipeline), raw_schema=dataset)
+    except dbt_build.UnsupportedDestination as exc:
+        return f"models: skipped ({exc})"
+    except dbt_build.BuildFailed as exc:
+        return f"models FAILED: {exc.problems[0]}" + (
+            f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+        )
     except Exception as exc:  # noqa: BLE001 - the load landed; say what broke in the models
         return f"models FAILED: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-    failed = len(report.failed_assertions)
-    return (
-        f"models: {len(report.models)} built into analytics, "
-        f"{len(report.assertions) - failed} of {len(report.assertions)} assertions passed "
-        f"({report.seconds:.1f} s)"
-    )
+    return report.summary()
 
 
 # --- progress and summary ---------------------------------------------------------------------

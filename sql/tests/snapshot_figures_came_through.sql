@@ -1,7 +1,7 @@
 -- Rule: the figures came through. When there are snapshots but not one has an operating revenue
--- or total assets, the raw columns were not found (a loader that names them otherwise than
--- docs/data-contract.md; the runner then reads them as null) and every KPI would be null.
+-- or total assets, the raw columns were empty (a loader that names them otherwise than
+-- docs/data-contract.md leaves the declared columns null) and every KPI would be null.
 select count(*) as snapshots, count(operating_revenue) as with_revenue,
     count(total_assets) as with_total_assets
-from analytics.fct_borrower_month
+from {{ ref('fct_borrower_month') }}
 having count(*) > 0 and count(operating_revenue) = 0 and count(total_assets) = 0

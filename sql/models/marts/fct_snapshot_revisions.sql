@@ -17,10 +17,10 @@ with ranked as (
         ) as first_rank,
         row_number() over (
             partition by organization_number, month_end
-            order by first_seen_at desc, updated_at desc
+            order by first_seen_at desc nulls last, updated_at desc nulls last
         ) as last_rank,
         count(*) over (partition by organization_number, month_end) as versions
-    from analytics.stg_accounting_snapshot_versions
+    from {{ ref('stg_accounting_snapshot_versions') }}
 ),
 
 first_version as (

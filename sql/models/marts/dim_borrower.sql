@@ -2,26 +2,31 @@
 -- bank's borrowers and relationships, a credit scorer's debtors, accounting snapshots and credit
 -- scores. Every borrower named in another mart has a row here.
 with borrower_ids as (
-    select organization_number from analytics.stg_borrowers
+    select organization_number from {{ ref('stg_borrowers') }}
     union
-    select organization_number from analytics.stg_relationships
+    select organization_number from {{ ref('stg_relationships') }}
     union
-    select organization_number from analytics.stg_debtors
+    select organization_number from {{ ref('stg_debtors') }}
     union
-    select organization_number from analytics.stg_accounting_snapshots
+    select organization_number from {{ ref('stg_accounting_snapshots') }}
     union
-    select organization_number from analytics.stg_credit_scores
+    select organization_number from {{ ref('stg_credit_scores') }}
 ),
 
 -- The current version of each relationship: the open SCD2 row (valid_to null), or, if every
 -- row is closed, the newest one.
 current_relationship as (
     select *
-    from analytics.stg_relationships
-    qualify row_number() over (
-        partition by organization_number
-        order by valid_to is null desc, valid_from desc
-    ) = 1
+    from (
+        select
+            *,
+            row_number() over (
+                partition by organization_number
+                order by case when valid_to is null then 0 else 1 end, valid_from desc nulls last
+            ) as version_rank
+        from {{ ref('stg_relationships') }}
+    ) as ranked
+    where version_rank = 1
 ),
 
 -- Consent dates over the relationship's whole history:
@@ -37,28 +42,35 @@ consent_history as (
         organization_number,
         coalesce(
             min(requested_at),
-            min(valid_from) filter (where relationship_state = 'access_requested')
+            min(case when relationship_state = 'access_requested' then valid_from end)
         ) as consent_requested_at,
         coalesce(
             max(approved_at),
-            max(valid_from) filter (where relationship_state = 'access_approved')
+            max(case when relationship_state = 'access_approved' then valid_from end)
         ) as consent_approved_at,
         coalesce(
             max(revoked_at),
-            max(valid_from) filter (where relationship_state = 'access_revoked')
+            max(case when relationship_state = 'access_revoked' then valid_from end)
         ) as consent_revoked_at,
         coalesce(
             max(denied_at),
-            max(valid_from) filter (where relationship_state = 'access_denied')
+            max(case when relationship_state = 'access_denied' then valid_from end)
         ) as consent_denied_at
-    from analytics.stg_relationships
+    from {{ ref('stg_relationships') }}
     group by organization_number
 ),
 
 debtor as (
     select *
-    from analytics.stg_debtors
-    qualify row_number() over (partition by organization_number order by requested_at desc) = 1
+    from (
+        select
+            *,
+            row_number() over (
+                partition by organization_number order by requested_at desc nulls last
+            ) as debtor_rank
+        from {{ ref('stg_debtors') }}
+    ) as ranked
+    where debtor_rank = 1
 ),
 
 snapshot_span as (
@@ -67,7 +79,7 @@ snapshot_span as (
         min(month_end) as first_snapshot_month,
         max(month_end) as last_snapshot_month,
         count(*) as snapshot_months
-    from analytics.stg_accounting_snapshots
+    from {{ ref('stg_accounting_snapshots') }}
     group by organization_number
 )
 
@@ -95,7 +107,7 @@ select
     coalesce(s.snapshot_months, 0) as snapshot_months,
     d.organization_number is not null as is_debtor
 from borrower_ids as i
-left join analytics.stg_borrowers as b on b.organization_number = i.organization_number
+left join {{ ref('stg_borrowers') }} as b on b.organization_number = i.organization_number
 left join current_relationship as r on r.organization_number = i.organization_number
 left join consent_history as c on c.organization_number = i.organization_number
 left join debtor as d on d.organization_number = i.organization_number

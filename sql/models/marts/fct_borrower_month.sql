@@ -12,12 +12,12 @@
 with snapshots as (
     select
         *,
-        year(month_end) * 12 + month(month_end) as month_number
-    from analytics.stg_accounting_snapshots
+        {{ month_number('month_end') }} as month_number
+    from {{ ref('stg_accounting_snapshots') }}
 ),
 
 -- Revisions. A month was revised after it was first loaded when the loader has seen more than
--- one version of it (symetrisk_raw.accounting_snapshot_versions). No version rows (a fresh
+-- one version of it (the raw table accounting_snapshot_versions). No version rows (a fresh
 -- warehouse): version_count 0, is_revised false.
 versions as (
     select
@@ -25,7 +25,7 @@ versions as (
         month_end,
         count(*) as version_count,
         min(first_seen_at) as first_loaded_at
-    from analytics.stg_accounting_snapshot_versions
+    from {{ ref('stg_accounting_snapshot_versions') }}
     group by organization_number, month_end
 ),
 
@@ -33,27 +33,18 @@ rolling as (
     select
         *,
         -- Sums and counts over the 12 calendar months ending at this month (see above).
-        sum(operating_revenue) over last_12 as revenue_sum_12,
-        count(operating_revenue) over last_12 as revenue_months_12,
-        sum(operating_result + depreciation) over last_12 as ebitda_sum_12,
-        count(operating_result + depreciation) over last_12 as ebitda_months_12,
-        sum(operating_result) over last_12 as operating_result_sum_12,
-        count(operating_result) over last_12 as operating_result_months_12,
+        sum(operating_revenue) over {{ last_calendar_months(12) }} as revenue_sum_12,
+        count(operating_revenue) over {{ last_calendar_months(12) }} as revenue_months_12,
+        sum(operating_result + depreciation) over {{ last_calendar_months(12) }} as ebitda_sum_12,
+        count(operating_result + depreciation) over {{ last_calendar_months(12) }} as ebitda_months_12,
+        sum(operating_result) over {{ last_calendar_months(12) }} as operating_result_sum_12,
+        count(operating_result) over {{ last_calendar_months(12) }} as operating_result_months_12,
         -- Over the 3 calendar months ending at this month: operating expenses (average) and
         -- the number of months with an operating loss (operating_result below zero).
-        avg(operating_expenses) over last_3 as opex_avg_3,
-        count(operating_expenses) over last_3 as opex_months_3,
-        sum(case when operating_result < 0 then 1 else 0 end) over last_3 as loss_months_3
+        avg(operating_expenses) over {{ last_calendar_months(3) }} as opex_avg_3,
+        count(operating_expenses) over {{ last_calendar_months(3) }} as opex_months_3,
+        sum(case when operating_result < 0 then 1 else 0 end) over {{ last_calendar_months(3) }} as loss_months_3
     from snapshots
-    window
-        last_12 as (
-            partition by organization_number order by month_number
-            range between 11 preceding and current row
-        ),
-        last_3 as (
-            partition by organization_number order by month_number
-            range between 2 preceding and current row
-        )
 ),
 
 kpis as (

@@ -7,7 +7,7 @@
 -- distress, consent revoked, snapshots stopping) fires once, in the month of the event.
 -- All month arithmetic is on calendar months (fct_borrower_month.month_number), not on rows.
 with months as (
-    select * from analytics.fct_borrower_month
+    select * from {{ ref('fct_borrower_month') }}
 ),
 
 -- negative_equity: total_equity below zero.
@@ -18,12 +18,12 @@ negative_equity as (
         'negative_equity' as flag,
         'total_equity' as metric,
         total_equity as metric_value,
-        0.0 as threshold,
-        json_object(
-            'total_equity', total_equity,
-            'total_assets', total_assets,
-            'total_liabilities', total_liabilities
-        ) as details
+        cast(0.0 as {{ double_type() }}) as threshold,
+        {{ json_object_of([
+            ('total_equity', 'total_equity'),
+            ('total_assets', 'total_assets'),
+            ('total_liabilities', 'total_liabilities')
+        ]) }} as details
     from months
     where total_equity < 0
 ),
@@ -33,11 +33,14 @@ low_equity_ratio as (
     select
         organization_number,
         month_end,
-        'low_equity_ratio',
-        'equity_ratio',
-        equity_ratio,
-        0.10,
-        json_object('total_equity', total_equity, 'total_assets', total_assets)
+        'low_equity_ratio' as flag,
+        'equity_ratio' as metric,
+        equity_ratio as metric_value,
+        cast(0.10 as {{ double_type() }}) as threshold,
+        {{ json_object_of([
+            ('total_equity', 'total_equity'),
+            ('total_assets', 'total_assets')
+        ]) }} as details
     from months
     where equity_ratio < 0.10
 ),
@@ -48,14 +51,14 @@ revenue_decline as (
     select
         organization_number,
         month_end,
-        'revenue_decline_yoy',
-        'revenue_growth_yoy',
-        revenue_growth_yoy,
-        -0.20,
-        json_object(
-            'revenue_t12m', revenue_t12m,
-            'revenue_t12m_prior_year', revenue_t12m_prior_year
-        )
+        'revenue_decline_yoy' as flag,
+        'revenue_growth_yoy' as metric,
+        revenue_growth_yoy as metric_value,
+        cast(-0.20 as {{ double_type() }}) as threshold,
+        {{ json_object_of([
+            ('revenue_t12m', 'revenue_t12m'),
+            ('revenue_t12m_prior_year', 'revenue_t12m_prior_year')
+        ]) }} as details
     from months
     where revenue_growth_yoy < -0.20
 ),
@@ -66,14 +69,14 @@ operating_losses as (
     select
         organization_number,
         month_end,
-        'operating_loss_3_months',
-        'operating_result',
-        operating_result,
-        0.0,
-        json_object(
-            'operating_result', operating_result,
-            'operating_loss_months_3m', operating_loss_months_3m
-        )
+        'operating_loss_3_months' as flag,
+        'operating_result' as metric,
+        operating_result as metric_value,
+        cast(0.0 as {{ double_type() }}) as threshold,
+        {{ json_object_of([
+            ('operating_result', 'operating_result'),
+            ('operating_loss_months_3m', 'operating_loss_months_3m')
+        ]) }} as details
     from months
     where operating_loss_months_3m = 3
 ),
@@ -85,14 +88,14 @@ low_cash_cover as (
     select
         organization_number,
         month_end,
-        'low_cash_cover',
-        'cash_cover_months',
-        cash_cover_months,
-        3.0,
-        json_object(
-            'cash_and_bank', cash_and_bank,
-            'avg_operating_expenses_3m', avg_operating_expenses_3m
-        )
+        'low_cash_cover' as flag,
+        'cash_cover_months' as metric,
+        cash_cover_months as metric_value,
+        cast(3.0 as {{ double_type() }}) as threshold,
+        {{ json_object_of([
+            ('cash_and_bank', 'cash_and_bank'),
+            ('avg_operating_expenses_3m', 'avg_operating_expenses_3m')
+        ]) }} as details
     from months
     where cash_cover_months < 3
 ),
@@ -103,18 +106,18 @@ distress_entry as (
     select
         organization_number,
         month_end,
-        'altman_distress_entry',
-        'altman_z',
-        altman_z,
-        1.10,
-        json_object(
-            'altman_z', altman_z,
-            'previous_month_altman_zone', previous_month_altman_zone,
-            'x1', altman_x1,
-            'x2', altman_x2,
-            'x3', altman_x3,
-            'x4', altman_x4
-        )
+        'altman_distress_entry' as flag,
+        'altman_z' as metric,
+        altman_z as metric_value,
+        cast(1.10 as {{ double_type() }}) as threshold,
+        {{ json_object_of([
+            ('altman_z', 'altman_z'),
+            ('previous_month_altman_zone', 'previous_month_altman_zone'),
+            ('x1', 'altman_x1'),
+            ('x2', 'altman_x2'),
+            ('x3', 'altman_x3'),
+            ('x4', 'altman_x4')
+        ]) }} as details
     from months
     where altman_zone = 'distress' and previous_month_altman_zone is distinct from 'distress'
 ),
@@ -142,19 +145,19 @@ silences as (
 stale_data as (
     select
         organization_number,
-        last_day(month_end + interval 3 month),
-        'stale_data',
-        'months_without_snapshot',
+        {{ month_end_after('month_end', 3) }} as month_end,
+        'stale_data' as flag,
+        'months_without_snapshot' as metric,
         cast(
             coalesce(next_month_number - month_number - 1, as_of_month_number - month_number)
-            as double
-        ),
-        2.0,
-        json_object(
-            'last_snapshot_month', month_end,
-            'next_snapshot_month', next_month_end,
-            'as_of_month', as_of_month_end
-        )
+            as {{ double_type() }}
+        ) as metric_value,
+        cast(2.0 as {{ double_type() }}) as threshold,
+        {{ json_object_of([
+            ('last_snapshot_month', 'month_end'),
+            ('next_snapshot_month', 'next_month_end'),
+            ('as_of_month', 'as_of_month_end')
+        ]) }} as details
     from silences
     where coalesce(next_month_number - month_number - 1, as_of_month_number - month_number) > 2
 ),
@@ -164,18 +167,20 @@ stale_data as (
 consent_revoked as (
     select
         organization_number,
-        last_day(cast(timezone('UTC', coalesce(revoked_at, valid_from)) as date)) as month_end,
-        'consent_revoked',
-        'relationship_state',
-        cast(null as double),
-        cast(null as double),
-        json_object(
-            'revoked_at', min(coalesce(revoked_at, valid_from)),
-            'relationship_state', 'access_revoked'
-        )
-    from analytics.stg_relationships
+        {{ dbt.last_day(utc_date('coalesce(revoked_at, valid_from)'), 'month') }} as month_end,
+        'consent_revoked' as flag,
+        'relationship_state' as metric,
+        cast(null as {{ double_type() }}) as metric_value,
+        cast(null as {{ double_type() }}) as threshold,
+        {{ json_object_of([
+            ('revoked_at', 'min(coalesce(revoked_at, valid_from))'),
+            ('relationship_state', "'access_revoked'")
+        ]) }} as details
+    from {{ ref('stg_relationships') }}
     where relationship_state = 'access_revoked'
-    group by organization_number, month_end
+    group by
+        organization_number,
+        {{ dbt.last_day(utc_date('coalesce(revoked_at, valid_from)'), 'month') }}
 )
 
 select * from negative_equity

@@ -10,7 +10,7 @@
 -- A borrower whose NACE section is unknown counts under 'unknown'.
 with warned as (
     select distinct organization_number, month_end
-    from analytics.fct_early_warnings
+    from {{ ref('fct_early_warnings') }}
 )
 
 select
@@ -19,11 +19,11 @@ select
     count(*) as borrowers,
     count(m.revenue_t12m) as borrowers_with_revenue_t12m,
     sum(m.revenue_t12m) as revenue_t12m,
-    median(m.equity_ratio) as median_equity_ratio,
+    {{ median_of('m.equity_ratio') }} as median_equity_ratio,
     count(w.organization_number) as borrowers_with_open_warning,
-    cast(count(w.organization_number) as double) / count(*) as share_with_open_warning
-from analytics.fct_borrower_month as m
-left join analytics.dim_borrower as d on d.organization_number = m.organization_number
+    cast(count(w.organization_number) as {{ double_type() }}) / count(*) as share_with_open_warning
+from {{ ref('fct_borrower_month') }} as m
+left join {{ ref('dim_borrower') }} as d on d.organization_number = m.organization_number
 left join warned as w
     on w.organization_number = m.organization_number and w.month_end = m.month_end
 group by m.month_end, coalesce(d.nace_section, 'unknown')

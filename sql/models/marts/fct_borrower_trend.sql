@@ -13,24 +13,30 @@
 -- credit_score: the newest credit score (by calculated_at), where one exists;
 --   credit_score_change: that score minus the one calculated before it.
 with months as (
-    select * from analytics.fct_borrower_month
+    select * from {{ ref('fct_borrower_month') }}
 ),
 
 newest as (
-    select
-        *,
-        count(*) over (partition by organization_number) as months_of_history,
-        min(month_end) over (partition by organization_number) as first_month_end,
-        max(month_number) over () as as_of_month_number
-    from months
-    qualify row_number() over (partition by organization_number order by month_number desc) = 1
+    select *
+    from (
+        select
+            *,
+            count(*) over (partition by organization_number) as months_of_history,
+            min(month_end) over (partition by organization_number) as first_month_end,
+            max(month_number) over () as as_of_month_number,
+            row_number() over (
+                partition by organization_number order by month_number desc
+            ) as newest_rank
+        from months
+    ) as ranked
+    where newest_rank = 1
 ),
 
 revenue_slope as (
     select
         m.organization_number,
         case when count(m.operating_revenue) = 12
-            then regr_slope(m.operating_revenue, m.month_number)
+            then covar_pop(m.operating_revenue, m.month_number) / var_pop(m.month_number)
         end as revenue_slope_12m
     from months as m
     inner join newest as n
@@ -46,11 +52,16 @@ scores as (
         risk_class,
         probability_of_default,
         calculated_at,
-        lag(credit_score) over by_time as previous_credit_score,
-        lag(calculated_at) over by_time as previous_score_calculated_at,
-        row_number() over (partition by organization_number order by calculated_at desc) as rn
-    from analytics.stg_credit_scores
-    window by_time as (partition by organization_number order by calculated_at)
+        lag(credit_score) over (
+            partition by organization_number order by calculated_at
+        ) as previous_credit_score,
+        lag(calculated_at) over (
+            partition by organization_number order by calculated_at
+        ) as previous_score_calculated_at,
+        row_number() over (
+            partition by organization_number order by calculated_at desc nulls last
+        ) as score_rank
+    from {{ ref('stg_credit_scores') }}
 )
 
 select
@@ -80,4 +91,4 @@ from newest as n
 left join months as y
     on y.organization_number = n.organization_number and y.month_number = n.month_number - 12
 left join revenue_slope as r on r.organization_number = n.organization_number
-left join scores as s on s.organization_number = n.organization_number and s.rn = 1
+left join scores as s on s.organization_number = n.organization_number and s.score_rank = 1

@@ -1,0 +1,291 @@
+"""Build the dbt project in sql/ in this process, against the warehouse the load wrote to.
+
+`symetrisk run` (after every load) and `symetrisk models` call `build()`. The dbt profile is made
+here, in a temporary directory, from the destination the pipeline itself used (for DuckDB the
+very file dlt wrote, for Postgres dlt's own credentials), so there is no second settings file to
+keep. A password goes to dbt through a DBT_ENV_SECRET_ variable, never into a file or a line of
+output. dbt's target/ (and its parse cache, which saves seconds a build) goes to a directory per
+warehouse under the user's cache (`work_dir`), out of the repository; it writes no log file.
+
+The output stays ours: `BuildReport.summary()` is one line of models built and tests passed, and a
+failure names the model (or test) file and the database's error in one place (`BuildFailed`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "sql"
+PROFILE = "symetrisk"  # the profile name sql/dbt_project.yml asks for
+SCHEMA = "analytics"  # the schema the models are built into
+SECRET_ENV = "DBT_ENV_SECRET_SYMETRISK_PASSWORD"  # dbt scrubs DBT_ENV_SECRET_* from its logs
+
+
+@dataclass
+class Target:
+    """Where dbt builds: the profile output (a password only as an env_var reference), the
+    secret to put in the environment while dbt runs, and a description safe to print."""
+
+    kind: str  # dbt adapter type: duckdb, postgres, ...
+    output: dict[str, Any]
+    where: str
+    secret: str | None = None
+
+
+def duckdb_target(path: str | os.PathLike[str], schema: str = SCHEMA) -> Target:
+    from pipelines.symetrisk import settings
+
+    database = str(path)
+    output: dict[str, Any] = {"type": "duckdb", "path": database, "schema": schema, "threads": 4}
+    if not database.startswith(("md:", "motherduck:")) and database != ":memory:":
+        output["settings"] = dict(settings.DUCKDB_CONFIG)
+    return Target("duckdb", output, database)
+
+
+def postgres_target(credentials: Any, schema: str = SCHEMA) -> Target:
+    """From dlt's ConnectionStringCredentials (host may be a unix-socket directory)."""
+    host = str(credentials.host or "localhost")
+    output = {
+        "type": "postgres",
+        "host": host,
+        "port": int(credentials.port or 5432),
+        "user": str(credentials.username),
+        "password": "{{ env_var('" + SECRET_ENV + "', '') }}",
+        "dbname": str(credentials.database),
+        "schema": schema,
+        "threads": 4,
+    }
+    where = f"postgres {credentials.username}@{host}:{output['port']}/{credentials.database}"
+    return Target("postgres", output, where, str(credentials.password or "") or None)
+
+
+def target_for(pipeline: Any, schema: str = SCHEMA) -> Target:
+    """The target of the destination this pipeline loaded into."""
+    name = pipeline.destination.destination_name
+    credentials = pipeline.destination_client().config.credentials
+    if name in ("duckdb", "motherduck"):
+        database = getattr(credentials, "database", None)
+        if name == "motherduck" and database and not str(database).startswith("md:"):
+            database = f"md:{database}"
+        return duckdb_target(database, schema)
+    if name == "postgres":
+        return postgres_target(credentials, schema)
+    raise UnsupportedDestination(
+        f"the models build on DuckDB, MotherDuck and Postgres; the destination is {name}"
+    )
+
+
+class UnsupportedDestination(Exception):
+    """The destination has no profile here (yet)."""
+
+
+@dataclass
+class NodeResult:
+    name: str
+    kind: str  # view, table, test
+    path: str  # the file, relative to the project's parent (sql/...)
+    status: str  # success, pass, error, fail, skipped, warn
+    seconds: float
+    message: str = ""
+    failures: int = 0
+
+
+@dataclass
+class BuildReport:
+    schema: str
+    raw_schema: str
+    where: str
+    nodes: list[NodeResult] = field(default_factory=list)
+    seconds: float = 0.0
+    dbt_seconds: float = 0.0  # dbt's invocation, start-up and parsing included
+
+    @property
+    def models(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.kind != "test"]
+
+    @property
+    def tests(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.kind == "test"]
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.status in ("error", "fail", "runtime error")]
+
+    def summary(self) -> str:
+        built = sum(n.status == "success" for n in self.models)
+        passed = sum(n.status == "pass" for n in self.tests)
+        line = (
+            f"models: {built} of {len(self.models)} built into {self.schema}, "
+            f"{passed} of {len(self.tests)} tests passed ({self.seconds:.1f} s)"
+        )
+        skipped = sum(n.status == "skipped" for n in self.nodes)
+        return line + (f", {skipped} skipped" if skipped else "")
+
+
+class BuildFailed(Exception):
+    """A model could not be built or a test found rows that break its rule. The message names
+    each failing file and the database's error (or the count of failing rows)."""
+
+    def __init__(self, report: BuildReport | None, problems: list[str]):
+        self.report = report
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def _node_line(n: NodeResult) -> str:
+    return f"  {n.kind:<5}  {n.name:<40} {n.status:<8} {n.seconds:7.2f} s"
+
+
+def _describe(n: NodeResult) -> str:
+    if n.kind == "test" and n.status == "fail":
+        return f"test {n.name} ({n.path}): {n.failures} row(s) break the rule"
+    what = "test" if n.kind == "test" else "model"
+    # dbt's message starts "Runtime Error in model NAME (PATH)": the path is said already
+    message = re.sub(r"^.*? in (model|test) \S+ \([^)]*\)\s*", "", n.message.strip(), flags=re.S)
+    message = " ".join(message.split())
+    return f"{what} {n.path} failed: {message}"
+
+
+def work_dir(target: Target, project_dir: Path = PROJECT_DIR) -> Path:
+    """dbt's working directory for this project and warehouse: $SYMETRISK_DBT_DIR, else
+    $XDG_CACHE_HOME/symetrisk/dbt (~/.cache/...), one subdirectory per (project, warehouse)."""
+    base = os.environ.get("SYMETRISK_DBT_DIR") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "symetrisk" / "dbt"
+    )
+    key = hashlib.sha256(f"{project_dir.resolve()}|{target.kind}|{target.where}".encode())
+    path = Path(base) / f"{target.kind}-{key.hexdigest()[:16]}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def _profile(target: Target, work: Path) -> Iterator[Path]:
+    profiles = {PROFILE: {"target": "symetrisk", "outputs": {"symetrisk": target.output}}}
+    (work / "profiles.yml").write_text(yaml.safe_dump(profiles), encoding="utf-8")
+    saved = os.environ.get(SECRET_ENV)
+    if target.secret is not None:
+        os.environ[SECRET_ENV] = target.secret
+    try:
+        yield work
+    finally:
+        if saved is None:
+            os.environ.pop(SECRET_ENV, None)
+        else:
+            os.environ[SECRET_ENV] = saved
+
+
+def invoke(
+    target: Target,
+    command: list[str],
+    raw_schema: str,
+    work: Path,
+    project_dir: Path = PROJECT_DIR,
+) -> Any:
+    """Run one dbt command in-process with our profile; return dbt's dbtRunnerResult."""
+    from dbt.cli.main import dbtRunner
+
+    args = [
+        *command,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(work),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--vars",
+        yaml.safe_dump({"symetrisk_raw_schema": raw_schema}, default_flow_style=True).strip(),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "none",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+        "--no-version-check",
+    ]
+    with _profile(target, work):
+        try:
+            return dbtRunner().invoke(args)
+        finally:
+            _release_duckdb()
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB database open in the process after a command; close it, so
+    the file is free for the run history, a reader, or a publish by rename."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if env is not None:
+        env.close()
+
+
+def _results(run_result: Any, project_dir: Path) -> list[NodeResult]:
+    nodes = []
+    for r in getattr(run_result, "results", None) or []:
+        node = r.node
+        kind = str(getattr(node.resource_type, "value", node.resource_type))
+        if kind == "model":
+            kind = str(node.config.materialized)
+        path = str(Path(project_dir.name) / node.original_file_path)
+        status = getattr(r.status, "value", r.status)
+        nodes.append(
+            NodeResult(
+                name=node.name,
+                kind="test" if kind in ("test", "unit_test") else kind,
+                path=path,
+                status=str(status),
+                seconds=float(r.execution_time or 0.0),
+                message=str(r.message or ""),
+                failures=int(r.failures or 0),
+            )
+        )
+    return nodes
+
+
+def build(
+    target: Target,
+    raw_schema: str,
+    *,
+    select: list[str] | None = None,
+    project_dir: Path = PROJECT_DIR,
+    progress: Callable[[str], None] | None = None,
+) -> BuildReport:
+    """`dbt build` (every model, then its tests) into target; raises BuildFailed naming each
+    model or test that failed, with the report of what ran."""
+    started = time.perf_counter()
+    report = BuildReport(str(target.output["schema"]), raw_schema, target.where)
+    command = ["build", *(["--select", *select] if select else [])]
+    result = invoke(target, command, raw_schema, work_dir(target, project_dir), project_dir)
+    report.dbt_seconds = time.perf_counter() - started
+    report.nodes = _results(result.result, project_dir)
+    report.seconds = time.perf_counter() - started
+    if progress:
+        for n in report.nodes:
+            progress(_node_line(n))
+    problems = [_describe(n) for n in report.failed]
+    if result.exception is not None and not problems:
+        problems = [f"dbt could not build {project_dir.name}/: {_first_line(result.exception)}"]
+    if problems or not result.success:
+        raise BuildFailed(report, problems or ["dbt build failed"])
+    return report
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

@@ -1,0 +1,108 @@
+"""The in-process dbt runner (pipelines/warehouse/dbt_build.py) and the `symetrisk models`
+command: one summary of models built and tests passed, a failure that names the model's file and
+the database's error in one place, a profile made from the destination with no password in any
+file or line of output, and the DuckDB file released after the build."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import pytest
+
+from pipelines import cli
+from pipelines.symetrisk import contract
+from pipelines.warehouse import dbt_build
+
+
+def empty_warehouse(path: Path, raw: str = "symetrisk_raw") -> Path:
+    """A DuckDB file with every raw table the loader declares, empty."""
+    with duckdb.connect(str(path)) as con:
+        con.execute(f'create schema "{raw}"')
+        for statement in contract.duckdb_statements(raw):
+            con.execute(statement)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of sql/ to break."""
+    copy = tmp_path / "sql"
+    shutil.copytree(
+        dbt_build.PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    return copy
+
+
+def test_models_command_prints_one_summary_and_releases_the_file(tmp_path, capsys):
+    database = empty_warehouse(tmp_path / "w.duckdb")
+    assert cli.main(["models", "--destination", str(database)]) == 0
+    out = capsys.readouterr().out
+    summary = [line for line in out.splitlines() if line.startswith("models: ")]
+    assert len(summary) == 1
+    assert summary[0].startswith("models: 12 of 12 built into analytics, ")
+    assert " tests passed " in summary[0]
+    assert "fct_borrower_month" in out
+    # dbt's own log lines stay out of our output, and it left no log file in the project
+    assert "Running with dbt" not in out and "Finished running" not in out
+    assert not (dbt_build.PROJECT_DIR / "logs").exists()
+    # the file is free again: another process could open it for writing
+    with duckdb.connect(str(database)) as con:
+        assert con.execute("select count(*) from analytics.fct_borrower_month").fetchone() == (0,)
+
+
+def test_a_broken_model_names_its_file_and_the_database_error(tmp_path, project):
+    database = empty_warehouse(tmp_path / "w.duckdb")
+    model = project / "models" / "marts" / "fct_portfolio_month.sql"
+    model.write_text(model.read_text().replace("m.revenue_t12m", "m.no_such_column", 1))
+    with pytest.raises(dbt_build.BuildFailed) as caught:
+        dbt_build.build(dbt_build.duckdb_target(database), "symetrisk_raw", project_dir=project)
+    (problem,) = caught.value.problems
+    assert problem.startswith("model sql/models/marts/fct_portfolio_month.sql failed: ")
+    assert "no_such_column" in problem and "Binder Error" in problem
+    assert "\n" not in problem
+    built = {m.name: m.status for m in caught.value.report.models}
+    assert built["fct_portfolio_month"] == "error" and built["fct_borrower_month"] == "success"
+
+
+def test_a_failing_test_names_the_rule_and_its_rows(tmp_path, project):
+    database = empty_warehouse(tmp_path / "w.duckdb")
+    (project / "tests" / "always_fails.sql").write_text("select 1 as broken union all select 2\n")
+    with pytest.raises(dbt_build.BuildFailed) as caught:
+        dbt_build.build(dbt_build.duckdb_target(database), "symetrisk_raw", project_dir=project)
+    assert caught.value.problems == [
+        "test always_fails (sql/tests/always_fails.sql): 2 row(s) break the rule"
+    ]
+
+
+def test_a_model_failure_in_the_command_is_one_error_line_and_exit_1(tmp_path, capsys):
+    database = tmp_path / "w.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute("create schema symetrisk_raw")  # no raw tables at all
+    assert cli.main(["models", "--destination", str(database)]) == 1
+    err = capsys.readouterr().err
+    assert "error: model sql/models/staging/stg_" in err
+    assert "Catalog Error" in err and "Traceback" not in err
+
+
+def test_no_warehouse_is_one_line_and_exit_2(tmp_path, capsys):
+    assert cli.main(["models", "--destination", str(tmp_path / "none.duckdb")]) == 2
+    assert "no warehouse at" in capsys.readouterr().err
+
+
+def test_the_postgres_profile_holds_no_password(tmp_path, monkeypatch):
+    credentials = SimpleNamespace(
+        host="/tmp/pg socket", port=5433, username="credit", password="s3cret-pw", database="wh"
+    )
+    target = dbt_build.postgres_target(credentials)
+    assert "s3cret-pw" not in target.where and "s3cret-pw" not in str(target.output)
+    assert target.secret == "s3cret-pw"
+    monkeypatch.setenv("SYMETRISK_DBT_DIR", str(tmp_path))
+    with dbt_build._profile(target, tmp_path):
+        import os
+
+        assert os.environ[dbt_build.SECRET_ENV] == "s3cret-pw"
+        assert "s3cret-pw" not in (tmp_path / "profiles.yml").read_text()
+    assert dbt_build.SECRET_ENV not in os.environ

@@ -62,6 +62,7 @@ def target_from_args(args: argparse.Namespace):
     `symetrisk run` loads with (dlt's configuration of that destination)."""
     import dlt
 
+    from pipelines.warehouse import dbt_build
     from pipelines.warehouse.destination import resolve_destination
 
     destination, _ = resolve_destination(args.destination or args.database)

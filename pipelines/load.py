@@ -384,7 +384,7 @@ def say_published(published: Any) -> None:
     if published:
         print(
             f"published: {display_path(str(published.path))} "
-            f"({published.bytes / 1e6:,.1f} MB in {published.seconds:.1f} s); "
+            f"({published.bytes / 1e6:,.1f} MB in {published.seconds:.2f} s); "
             "readers opening it from now on see this build"
         )
 

@@ -33,3 +33,5 @@ def test_bench_runs_every_step_and_reports_the_figures(tmp_path):
     approved = figures["steps"][1]["accounting_requests"]
     assert incremental["accounting_requests"] <= approved
     assert "| step | wall s |" in run.stdout
+    publish = steps["publish"]  # the incremental run's publish, with the file size it copied
+    assert float(re.search(r"\(([\d,.]+) MB copied", publish["step"])[1].replace(",", "")) > 0

@@ -71,6 +71,8 @@ def publish(working: str | Path, published: str | Path) -> Published:
         con.execute("checkpoint")
     if wal_path(working).exists():
         raise RuntimeError(f"{working} still has a write-ahead log after a checkpoint")
+    for stale in published.parent.glob(f".{published.name}.part-*"):
+        stale.unlink(missing_ok=True)  # a copy a killed publish left (we hold the run lock)
     # a log left beside the published file by an older loader would be replayed into the new
     # build by the next reader: it goes just before the new file arrives
     _copy(working, published, before_replace=lambda: wal_path(published).unlink(missing_ok=True))

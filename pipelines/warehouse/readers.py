@@ -60,16 +60,17 @@ def open_marts(
     require_marts: bool = True,
     locked_down: bool = False,
 ) -> duckdb.DuckDBPyConnection:
-    """A read-only connection whose search path is the marts schema (when it exists).
-    `locked_down`: no access to other files, databases or extensions (LOCKED_DOWN), and the
-    configuration locked so SQL cannot undo it. Raises WarehouseMissing or WarehouseBusy."""
+    """A read-only connection to the newest published build whose search path is the marts
+    schema (when it exists). `locked_down`: no access to other files, databases or extensions
+    (LOCKED_DOWN), and the configuration locked so SQL cannot undo it. Raises WarehouseMissing
+    or WarehouseBusy."""
     path = warehouse_path(database)
     if not path.startswith("md:") and not Path(path).exists():
         raise WarehouseMissing(
             f"no warehouse at {path}: run `make run` first to load the sandbox and build the models"
         )
     try:
-        con = duckdb.connect(path, read_only=True, config=LOCKED_DOWN if locked_down else {})
+        con = _connect(path)
     except duckdb.Error as exc:
         message = busy_message(exc, reading=True)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -85,5 +86,26 @@ def open_marts(
     if found:
         con.execute(f'set search_path = "{schema}"')
     if locked_down:
+        for name, value in LOCKED_DOWN.items():
+            con.execute(f"set {name} = {str(value).lower()}")
         con.execute("set lock_configuration = true")
+    return con
+
+
+def _connect(path: str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the build at `path` now. A local file is attached to a new
+    in-memory database instead of opened: DuckDB hands a process that still has a connection to
+    a path that path's old database again, which after a publish is the previous build."""
+    if path.startswith("md:"):
+        return duckdb.connect(path, read_only=True)
+    con = duckdb.connect(":memory:", config={k: v for k, v in LOCKED_DOWN.items() if "auto" in k})
+    try:
+        alias = Path(path).stem.replace('"', "")
+        alias = "warehouse" if alias.lower() in ("memory", "system", "temp", "main") else alias
+        con.execute(f"""attach '{path.replace("'", "''")}' as "{alias}" (read_only)""")
+        con.execute(f'use "{alias}"')
+        con.execute("detach memory")  # one catalog: a write meets the read-only warehouse
+    except BaseException:
+        con.close()
+        raise
     return con

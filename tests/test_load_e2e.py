@@ -10,6 +10,7 @@ import pytest
 from warehouse_checks import Api, admin, assert_snapshots_equal_api, count, load, query, sandbox
 
 from pipelines.symetrisk import settings
+from pipelines.warehouse.publish import working_path
 
 pytestmark = pytest.mark.e2e
 
@@ -196,15 +197,23 @@ def test_only_chosen_borrowers_and_full_refresh(tmp_path):
         assert assert_snapshots_equal_api(api, tmp_path, chosen) > 0
 
 
-def test_deleted_warehouse_with_local_state_reloads_everything(tmp_path):
+@pytest.mark.parametrize("lost", ["published", "published and working"])
+def test_deleted_warehouse_with_local_state_ends_complete(tmp_path, lost):
+    """The warehouse file readers open is deleted (the loader's working file kept, or that too)
+    while dlt's local state stays: the next run ends with a complete warehouse. With the working
+    file gone as well, everything is loaded again."""
+    published = tmp_path / "warehouse.duckdb"
     with sandbox(borrowers=10) as sb:
         api = Api(sb)
         load(sb, tmp_path)
         total = count(tmp_path, "accounting_snapshots")
-        (tmp_path / "warehouse.duckdb").unlink()
+        published.unlink()
+        if lost == "published and working":
+            working_path(published).unlink()
         assert (tmp_path / "dlt").exists()
         stats = load(sb, tmp_path)
-        assert stats.rows["accounting_snapshots"]["new"] == total
+        reloaded = stats.rows["accounting_snapshots"]["new"]
+        assert reloaded == (total if lost == "published and working" else 0)
         assert count(tmp_path, "accounting_snapshots") == total
         assert assert_snapshots_equal_api(api, tmp_path, api.approved()) == total
 

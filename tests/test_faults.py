@@ -78,6 +78,7 @@ def test_two_runs_at_once_the_second_stops_at_once_the_first_is_unharmed(tmp_pat
         deadline = time.monotonic() + 30
         while not (lock.exists() and lock.read_text()) and time.monotonic() < deadline:
             time.sleep(0.05)
+        capsys.readouterr()  # only the second run's own output is judged below
         code = cli.main(
             ["run", "--quiet", "--no-models", "--destination", str(work / "warehouse.duckdb"),
              "--pipelines-dir", str(work / "dlt")]

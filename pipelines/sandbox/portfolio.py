@@ -508,9 +508,14 @@ class Portfolio:
         share_o = amount(p["share_capital"])
         provisions_o = amount(p["provisions"]) if p["provisions"] >= 0 else zero
         loan_o = amount(loan)
-        payable_o = amount((cogs + opex) * 0.8 * (1 + 1.5 * decline))
+        # Payment timing makes payables and duties jitter from month to month; VAT is settled
+        # every two months, so what is owed swings between odd and even months.
+        timing = np.exp(rng.normal(0.0, 0.12, (2, h)))
+        vat_term = np.where(month_of_year % 2 == 0, 1.4, 0.6)
+        payable_o = amount((cogs + opex) * 0.8 * (1 + 1.5 * decline) * timing[0])
         tax_payable_o = ytd[:, _INC["tax_expense"]].copy()
-        duties_o = amount((payroll * 0.35 + sales * 0.08) * (1 + 2.0 * decline))
+        duties = payroll * 0.35 + sales * 0.08 * vat_term
+        duties_o = amount(duties * (1 + 2.0 * decline) * timing[1])
         other_st_o = amount(r0 * 0.04 * asset_trend)
         non_cash = fixed + inventory_o + receivable_o + other_recv_o
         liabilities_wo_other = provisions_o + loan_o + payable_o + tax_payable_o + duties_o

@@ -1,0 +1,186 @@
+"""Refuse a bad warning-rules or covenants file before the models are built: a bank edits these
+two CSV files (the dbt seeds `warning_rules.csv` and `covenants.csv`), and a typo must not
+silently switch a warning off. Every bad row is named on a line of its own (file, line, what is
+wrong), so one run shows them all.
+
+The metrics a rule or covenant may name are the columns of the marts listed in METRICS; a
+comparison is one of <, <=, >, >=."""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+from pipelines import orgnr
+
+# Every metric a rule or a covenant may test, with the mart that holds it.
+METRICS = {
+    "equity_ratio": "fct_borrower_month",
+    "current_ratio": "fct_borrower_month",
+    "cash_cover_months": "fct_borrower_month",
+    "revenue_growth_yoy": "fct_borrower_month",
+    "ebitda_margin_t12m": "fct_borrower_month",
+    "altman_z": "fct_borrower_month",
+    "total_equity": "fct_borrower_month",
+    "operating_margin_t12m": "fct_borrower_kpis",
+    "net_interest_bearing_debt": "fct_borrower_kpis",
+    "nibd_to_ebitda": "fct_borrower_kpis",
+    "interest_coverage": "fct_borrower_kpis",
+    "days_sales_outstanding": "fct_borrower_kpis",
+    "days_payables_outstanding": "fct_borrower_kpis",
+    "inventory_days": "fct_borrower_kpis",
+    "working_capital": "fct_borrower_kpis",
+    "cash_runway_months": "fct_borrower_kpis",
+    "days_payables_change_yoy": "fct_borrower_kpis",
+    "public_duties_months": "fct_borrower_kpis",
+    "public_duties_change_yoy": "fct_borrower_kpis",
+    "equity_ratio_peer_percentile": "fct_borrower_peer_position",
+    "operating_margin_peer_percentile": "fct_borrower_peer_position",
+    "cash_cover_peer_percentile": "fct_borrower_peer_position",
+}
+COMPARISONS = ("<", "<=", ">", ">=")
+RULE_COLUMNS = ("flag", "metric", "comparison", "watch_threshold", "act_threshold", "description")
+COVENANT_COLUMNS = (
+    "organization_number",
+    "metric",
+    "comparison",
+    "threshold",
+    "valid_from",
+    "valid_to",
+)
+
+
+class RulesError(ValueError):
+    """A rules or covenants file was refused; `lines` holds one sentence per bad row."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _rows(path: Path, columns: tuple[str, ...]) -> tuple[list[tuple[int, dict]], list[str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        header = tuple(name.strip() for name in reader.fieldnames or ())
+        if header != columns:
+            return [], [
+                f"{path.name}: the header must be {','.join(columns)}, is {','.join(header)}"
+            ]
+        rows = [
+            (reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k})
+            for row in reader
+        ]
+    return rows, []
+
+
+def _metric_problem(metric: str) -> str | None:
+    if metric not in METRICS:
+        return f"unknown metric {metric!r} (known: {', '.join(sorted(METRICS))})"
+    return None
+
+
+def check_rules(path: Path) -> list[str]:
+    """The problems of a warning-rules file, one line per bad row."""
+    rows, problems = _rows(path, RULE_COLUMNS)
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        wrong = []
+        flag = row["flag"]
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", flag):
+            wrong.append(f"flag {flag!r} must be lower-case letters, digits and _")
+        elif flag in seen:
+            wrong.append(f"flag {flag!r} is already defined on line {seen[flag]}")
+        else:
+            seen[flag] = line
+        if (metric_problem := _metric_problem(row["metric"])) is not None:
+            wrong.append(metric_problem)
+        comparison = row["comparison"]
+        if comparison not in COMPARISONS:
+            wrong.append(f"comparison {comparison!r} must be one of {' '.join(COMPARISONS)}")
+        levels = {}
+        for level in ("watch", "act"):
+            text = row[f"{level}_threshold"]
+            if text:
+                value = _number(text)
+                if value is None:
+                    wrong.append(f"{level}_threshold {text!r} is not a number")
+                else:
+                    levels[level] = value
+        if not row["watch_threshold"] and not row["act_threshold"]:
+            wrong.append("needs a watch_threshold, an act_threshold or both")
+        if len(levels) == 2 and comparison in COMPARISONS:
+            act, watch = levels["act"], levels["watch"]
+            if not (act <= watch if "<" in comparison else act >= watch):
+                wrong.append(
+                    f"act_threshold {levels['act']:g} must be past watch_threshold "
+                    f"{levels['watch']:g} in the direction of {comparison}"
+                )
+        problems += [f"{path.name} line {line}: {w}" for w in wrong]
+    return problems
+
+
+def check_covenants(path: Path) -> list[str]:
+    """The problems of a covenants file, one line per bad row (an overlap names both rows)."""
+    rows, problems = _rows(path, COVENANT_COLUMNS)
+    periods: dict[tuple[str, str], list[tuple[date, date, int]]] = defaultdict(list)
+    for line, row in rows:
+        wrong = []
+        org = row["organization_number"]
+        if (reason := orgnr.problem(org)) is not None:
+            wrong.append(f"organization_number {org!r} {reason}")
+        if (metric_problem := _metric_problem(row["metric"])) is not None:
+            wrong.append(metric_problem)
+        if row["comparison"] not in COMPARISONS:
+            wrong.append(f"comparison {row['comparison']!r} must be one of {' '.join(COMPARISONS)}")
+        if _number(row["threshold"]) is None:
+            wrong.append(f"threshold {row['threshold']!r} is not a number")
+        start = _date(row["valid_from"])
+        end = _date(row["valid_to"]) if row["valid_to"] else date.max
+        if start is None:
+            wrong.append(f"valid_from {row['valid_from']!r} is not a date (YYYY-MM-DD)")
+        if end is None:
+            wrong.append(f"valid_to {row['valid_to']!r} is not a date (YYYY-MM-DD) or empty")
+        if start and end and end < start:
+            wrong.append(f"valid_to {row['valid_to']} is before valid_from {row['valid_from']}")
+        if not wrong and start and end:
+            key = (org, row["metric"])
+            for other_start, other_end, other_line in periods[key]:
+                if start <= other_end and other_start <= end:
+                    wrong.append(
+                        f"{row['metric']} covenant of {org} overlaps the one on line {other_line}"
+                    )
+            periods[key].append((start, end, line))
+        problems += [f"{path.name} line {line}: {w}" for w in wrong]
+    return problems
+
+
+def check(seeds: Path) -> None:
+    """Raise RulesError naming every bad row of seeds/warning_rules.csv and covenants.csv."""
+    problems = []
+    for name, checker in (("warning_rules.csv", check_rules), ("covenants.csv", check_covenants)):
+        path = seeds / name
+        if path.exists():
+            problems += checker(path)
+        else:
+            problems.append(f"{name}: missing from {seeds}")
+    if problems:
+        raise RulesError(problems)

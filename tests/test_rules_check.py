@@ -1,0 +1,88 @@
+"""A bad warning-rules or covenants file is refused with one line per bad row, naming the file,
+the line and what is wrong; good files pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.warehouse.rules_check import RulesError, check, check_covenants, check_rules
+
+RULES_HEADER = "flag,metric,comparison,watch_threshold,act_threshold,description\n"
+COVENANTS_HEADER = "organization_number,metric,comparison,threshold,valid_from,valid_to\n"
+GOOD_ORG, OTHER_ORG = "912345602", "923609016"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_good_rules_and_covenants_pass(tmp_path):
+    write(tmp_path, "warning_rules.csv", RULES_HEADER
+          + "low_equity_ratio,equity_ratio,<,0.10,0.0,thin equity\n"
+          + "high_leverage,nibd_to_ebitda,>,5,7,debt\n"
+          + "only_watch,altman_z,<,1.1,,distress zone\n")  # fmt: skip
+    write(tmp_path, "covenants.csv", COVENANTS_HEADER
+          + f"{GOOD_ORG},equity_ratio,>=,0.25,2024-01-01,2024-12-31\n"
+          + f"{GOOD_ORG},equity_ratio,>=,0.30,2025-01-01,\n"
+          + f"{OTHER_ORG},nibd_to_ebitda,<=,4.0,2024-01-01,\n")  # fmt: skip
+    check(tmp_path)
+
+
+def test_bad_rules_are_named_one_line_per_row(tmp_path):
+    path = write(tmp_path, "warning_rules.csv", RULES_HEADER
+                 + "ok_rule,equity_ratio,<,0.10,0.0,fine\n"
+                 + "typo,equity_ration,<,0.10,,unknown metric\n"
+                 + "ok_rule,altman_z,<,1.1,,duplicate flag\n"
+                 + "backwards,equity_ratio,<,0.0,0.10,act above watch\n"
+                 + "nothing,equity_ratio,<,,,no threshold\n"
+                 + "Bad Flag,equity_ratio,=,x,,three things\n")  # fmt: skip
+    problems = check_rules(path)
+    assert [p.split(":")[0] for p in problems] == [
+        "warning_rules.csv line 3",
+        "warning_rules.csv line 4",
+        "warning_rules.csv line 5",
+        "warning_rules.csv line 6",
+        "warning_rules.csv line 7",
+        "warning_rules.csv line 7",
+        "warning_rules.csv line 7",
+    ]
+    assert "unknown metric 'equity_ration'" in problems[0]
+    assert "already defined on line 2" in problems[1]
+    assert "must be past watch_threshold" in problems[2]
+    assert "needs a watch_threshold" in problems[3]
+
+
+def test_bad_covenants_are_named_one_line_per_row(tmp_path):
+    path = write(tmp_path, "covenants.csv", COVENANTS_HEADER
+                 + f"{GOOD_ORG},equity_ratio,>=,0.25,2024-01-01,2024-12-31\n"
+                 + "912345603,equity_ratio,>=,0.25,2024-01-01,\n"
+                 + f"{GOOD_ORG},equity_ratio,>=,0.30,2024-06-01,\n"
+                 + f"{OTHER_ORG},ebitda,>=,1,2024-01-01,\n"
+                 + f"{OTHER_ORG},equity_ratio,>=,0.2,2024-05-01,2024-01-01\n"
+                 + f"{OTHER_ORG},nibd_to_ebitda,<=,four,2024-13-01,\n")  # fmt: skip
+    problems = check_covenants(path)
+    assert problems == [
+        "covenants.csv line 3: organization_number '912345603' has a wrong check digit "
+        "(brreg mod-11)",
+        "covenants.csv line 4: equity_ratio covenant of 912345602 overlaps the one on line 2",
+        "covenants.csv line 5: " + problems[2].split(": ", 1)[1],
+        "covenants.csv line 6: valid_to 2024-01-01 is before valid_from 2024-05-01",
+        "covenants.csv line 7: threshold 'four' is not a number",
+        "covenants.csv line 7: valid_from '2024-13-01' is not a date (YYYY-MM-DD)",
+    ]
+    assert problems[2].startswith("covenants.csv line 5: unknown metric 'ebitda'")
+
+
+def test_check_raises_with_every_line_and_a_missing_file(tmp_path):
+    write(tmp_path, "warning_rules.csv", "flag,metric\nx,y\n")
+    with pytest.raises(RulesError) as raised:
+        check(tmp_path)
+    assert raised.value.lines == [
+        "warning_rules.csv: the header must be flag,metric,comparison,watch_threshold,"
+        "act_threshold,description, is flag,metric",
+        f"covenants.csv: missing from {tmp_path}",
+    ]

@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from pipelines.warehouse import rules_check
+
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "sql"
 PROFILE = "symetrisk"  # the profile name sql/dbt_project.yml asks for
 SCHEMA = "analytics"  # the schema the models are built into
@@ -270,6 +272,10 @@ def build(
     model or test that failed, with the report of what ran."""
     started = time.perf_counter()
     report = BuildReport(str(target.output["schema"]), raw_schema, target.where)
+    try:
+        rules_check.check(project_dir / "seeds")
+    except rules_check.RulesError as exc:
+        raise BuildFailed(None, exc.lines) from None
     command = ["build", *(["--select", *select] if select else [])]
     result = invoke(target, command, raw_schema, work_dir(target, project_dir), project_dir)
     report.dbt_seconds = time.perf_counter() - started

@@ -1,0 +1,130 @@
+-- fct_borrower_kpis: one row per borrower and month end with the ratios credit analysts ask for,
+-- as far as the NS 4102 lines of a snapshot allow. Month arithmetic as in fct_borrower_month:
+-- "12 months" are the 12 calendar months ending at this month (null unless all are present),
+-- "3 months" the 3 calendar months ending at it. A ratio is null, never an error or infinity,
+-- when its denominator is zero, negative or unknown.
+with snapshots as (
+    select
+        *,
+        {{ month_number('month_end') }} as month_number
+    from {{ ref('stg_accounting_snapshots') }}
+),
+
+rolling as (
+    select
+        *,
+        count(operating_revenue) over {{ last_calendar_months(12) }} as months_12,
+        sum(operating_revenue) over {{ last_calendar_months(12) }} as revenue_12,
+        sum(operating_result) over {{ last_calendar_months(12) }} as operating_result_12,
+        sum(operating_result + depreciation) over {{ last_calendar_months(12) }} as ebitda_12,
+        sum(financial_expenses) over {{ last_calendar_months(12) }} as financial_expenses_12,
+        sum(cost_of_goods_sold) over {{ last_calendar_months(12) }} as cost_of_goods_sold_12,
+        sum(cost_of_goods_sold + other_operating_expenses) over {{ last_calendar_months(12) }} as purchases_12,
+        count(operating_result) over {{ last_calendar_months(3) }} as months_3,
+        avg(operating_result + depreciation) over {{ last_calendar_months(3) }} as ebitda_avg_3,
+        avg(accounts_payable) over {{ last_calendar_months(3) }} as accounts_payable_avg_3,
+        avg(public_duties_payable) over {{ last_calendar_months(3) }} as public_duties_avg_3
+    from snapshots
+),
+
+kpis as (
+    select
+        organization_number,
+        month_end,
+        month_number,
+        case when months_12 = 12 then revenue_12 end as revenue_t12m,
+        case when months_12 = 12 then ebitda_12 end as ebitda_t12m,
+        case when months_12 = 12 then financial_expenses_12 end as financial_expenses_t12m,
+
+        -- operating_margin_t12m: operating result over the 12 months / operating revenue over
+        --   the same months; null unless that revenue is above zero.
+        case when months_12 = 12 and revenue_12 > 0 then operating_result_12 / revenue_12 end
+            as operating_margin_t12m,
+
+        -- net_interest_bearing_debt: long-term liabilities + other short-term liabilities (the
+        --   NS 4102 lines that hold bank loans and the drawn credit line) − cash and bank. An
+        --   approximation: other short-term liabilities also hold some accruals.
+        long_term_liabilities + other_short_term_liabilities - cash_and_bank
+            as net_interest_bearing_debt,
+
+        -- nibd_to_ebitda: net interest-bearing debt / EBITDA over the 12 months (operating
+        --   result + depreciation); null unless that EBITDA is above zero.
+        case when months_12 = 12 and ebitda_12 > 0
+            then (long_term_liabilities + other_short_term_liabilities - cash_and_bank) / ebitda_12
+        end as nibd_to_ebitda,
+
+        -- interest_coverage: operating result over the 12 months / financial expenses over the
+        --   same months; null unless those expenses are above zero.
+        case when months_12 = 12 and financial_expenses_12 > 0
+            then operating_result_12 / financial_expenses_12
+        end as interest_coverage,
+
+        -- days_sales_outstanding: accounts receivable / operating revenue over the 12 months
+        --   × 365; null unless that revenue is above zero.
+        case when months_12 = 12 and revenue_12 > 0 then accounts_receivable / revenue_12 * 365 end
+            as days_sales_outstanding,
+
+        -- days_payables_outstanding: accounts payable / (cost of goods sold + other operating
+        --   expenses) over the 12 months × 365 (what is bought on credit: goods and services,
+        --   not payroll); null unless those purchases are above zero.
+        case when months_12 = 12 and purchases_12 > 0 then accounts_payable / purchases_12 * 365 end
+            as days_payables_outstanding,
+
+        -- inventory_days: inventory / cost of goods sold over the 12 months × 365; null for a
+        --   company without inventory (null line) or without cost of goods sold.
+        case when months_12 = 12 and cost_of_goods_sold_12 > 0
+            then inventory / cost_of_goods_sold_12 * 365
+        end as inventory_days,
+
+        -- working_capital: total current assets − total short-term liabilities.
+        total_current_assets - total_short_term_liabilities as working_capital,
+
+        -- cash_runway_months: for a borrower burning cash, cash and bank / the average monthly
+        --   EBITDA loss over the 3 months (how many months the cash lasts at that burn); null
+        --   when that average EBITDA is zero or positive (not loss-making) or unknown.
+        case when months_3 = 3 and ebitda_avg_3 < 0 then cash_and_bank / (-ebitda_avg_3) end
+            as cash_runway_months,
+
+        -- days_payables_3m: the average accounts payable over the 3 months / the 12 months'
+        --   purchases × 365 (smoothed over month-to-month payment timing); the base of
+        --   days_payables_change_yoy.
+        case when months_12 = 12 and months_3 = 3 and purchases_12 > 0
+            then accounts_payable_avg_3 / purchases_12 * 365
+        end as days_payables_3m,
+
+        -- public_duties_months: the average public duties payable (VAT, withholding tax,
+        --   employer's contribution) over the 3 months, in months of operating revenue
+        --   (/ (revenue over the 12 months / 12)); unpaid duties pile up before a failure.
+        case when months_12 = 12 and months_3 = 3 and revenue_12 > 0
+            then public_duties_avg_3 / (revenue_12 / 12)
+        end as public_duties_months
+    from rolling
+),
+
+year_ago as (
+    select
+        *,
+        max(days_payables_3m) over (
+            partition by organization_number order by month_number
+            range between 12 preceding and 12 preceding
+        ) as days_payables_3m_prior_year,
+        max(public_duties_months) over (
+            partition by organization_number order by month_number
+            range between 12 preceding and 12 preceding
+        ) as public_duties_months_prior_year
+    from kpis
+)
+
+select
+    *,
+    -- days_payables_change_yoy: days_payables_3m / its value 12 calendar months earlier − 1
+    --   (suppliers waiting longer); null unless both are known and the earlier one above zero.
+    case when days_payables_3m_prior_year > 0
+        then days_payables_3m / days_payables_3m_prior_year - 1
+    end as days_payables_change_yoy,
+    -- public_duties_change_yoy: public_duties_months / its value 12 calendar months earlier − 1
+    --   (the same month of the two-month VAT term); null unless both known, the earlier above 0.
+    case when public_duties_months_prior_year > 0
+        then public_duties_months / public_duties_months_prior_year - 1
+    end as public_duties_change_yoy
+from year_ago

@@ -1,0 +1,40 @@
+-- fct_borrower_peer_position: one row per borrower and month end, its NACE section, and where
+-- it stands among that section's borrowers that month, per ratio: the percentile rank
+-- (percent_rank: the share of the section's other borrowers with a lower value, 0 = lowest,
+-- 1 = highest) among those with a known value. Null when the borrower's value is unknown, or
+-- when fewer than var('peer_min_borrowers') (default 5) borrowers of the section have one
+-- that month (too few peers to rank against).
+with ranked as (
+    select
+        organization_number,
+        month_end,
+        nace_section,
+        metric,
+        count(*) over (partition by month_end, nace_section, metric) as peers,
+        percent_rank() over (
+            partition by month_end, nace_section, metric order by value
+        ) as peer_rank
+    from {{ ref('int_peer_values') }}
+),
+
+usable as (
+    select *
+    from ranked
+    where peers >= {{ var('peer_min_borrowers', 5) }}
+)
+
+select
+    m.organization_number,
+    m.month_end,
+    coalesce(d.nace_section, 'unknown') as nace_section,
+    max(case when u.metric = 'equity_ratio' then u.peer_rank end) as equity_ratio_peer_percentile,
+    max(case when u.metric = 'operating_margin_t12m' then u.peer_rank end)
+        as operating_margin_peer_percentile,
+    max(case when u.metric = 'cash_cover_months' then u.peer_rank end)
+        as cash_cover_peer_percentile,
+    max(case when u.metric = 'equity_ratio' then u.peers end) as equity_ratio_peers
+from {{ ref('fct_borrower_month') }} as m
+left join {{ ref('dim_borrower') }} as d on d.organization_number = m.organization_number
+left join usable as u
+    on u.organization_number = m.organization_number and u.month_end = m.month_end
+group by m.organization_number, m.month_end, coalesce(d.nace_section, 'unknown')

@@ -1,0 +1,17 @@
+-- fct_peer_month: per month end, NACE section and key ratio (equity_ratio,
+-- operating_margin_t12m, cash_cover_months, nibd_to_ebitda, interest_coverage), the
+-- distribution across the section's borrowers with a known value that month: how many
+-- (borrowers), and the 10th, 25th, 50th, 75th and 90th percentiles (continuous: interpolated
+-- between neighbouring values).
+select
+    month_end,
+    nace_section,
+    metric,
+    count(*) as borrowers,
+    {{ percentile_of('value', 0.10) }} as p10,
+    {{ percentile_of('value', 0.25) }} as p25,
+    {{ percentile_of('value', 0.50) }} as p50,
+    {{ percentile_of('value', 0.75) }} as p75,
+    {{ percentile_of('value', 0.90) }} as p90
+from {{ ref('int_peer_values') }}
+group by month_end, nace_section, metric

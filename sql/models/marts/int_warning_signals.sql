@@ -1,0 +1,54 @@
+-- int_warning_signals: one row per borrower, month end and flag where the flag's metric is
+-- known, with the level it reached that month: 2 (act) when past the act threshold, 1 (watch)
+-- when past the watch threshold, 0 otherwise. Flags come from the seed warning_rules.csv (one
+-- metric, a comparison and a watch and/or act threshold each), and from covenants.csv: every
+-- covenant is a flag 'covenant_<metric>' at act when breached.
+with rules as (
+    select
+        flag,
+        metric,
+        comparison,
+        cast(watch_threshold as {{ double_type() }}) as watch_threshold,
+        cast(act_threshold as {{ double_type() }}) as act_threshold
+    from {{ ref('warning_rules') }}
+),
+
+rule_signals as (
+    select
+        v.organization_number,
+        v.month_end,
+        v.month_number,
+        r.flag,
+        r.metric,
+        r.comparison,
+        v.value,
+        r.watch_threshold,
+        r.act_threshold,
+        case
+            when {{ breaches('v.value', 'r.comparison', 'r.act_threshold') }} then 2
+            when {{ breaches('v.value', 'r.comparison', 'r.watch_threshold') }} then 1
+            else 0
+        end as level
+    from {{ ref('int_borrower_metrics') }} as v
+    inner join rules as r on r.metric = v.metric
+),
+
+covenant_signals as (
+    select
+        organization_number,
+        month_end,
+        month_number,
+        'covenant_' || metric as flag,
+        metric,
+        comparison,
+        value,
+        cast(null as {{ double_type() }}) as watch_threshold,
+        threshold as act_threshold,
+        case when breached then 2 else 0 end as level
+    from {{ ref('fct_covenant_tests') }}
+    where value is not null
+)
+
+select * from rule_signals
+union all
+select * from covenant_signals

@@ -24,6 +24,7 @@ seeds were not used for tuning."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -47,6 +48,8 @@ REPORT_SEEDS = (101, 202)
 LOOKBACK = 24  # months before a failure in which a warning counts as warning of it
 HISTORY = 24  # months of timeline needed before a failure or year is scored
 WATCHLIST = "watchlist (any act)"
+ANY = "any warning (watch or act)"
+RESULTS = Path(__file__).resolve().parent / "results" / "backtest.json"
 CLIENT_ID, CLIENT_SECRET = "demo-bank", "demo-bank-secret"  # the sandbox's public demo client
 
 
@@ -243,7 +246,8 @@ def score(
 def score_all(
     episodes: list[Episode], presence: dict[str, set[int]], truth: Truth, first: int, newest: int
 ) -> dict[str, Score]:
-    """A Score per flag and one for the watchlist (episodes that reached act)."""
+    """A Score per flag, one for any open warning and one for the watchlist (episodes that
+    reached act)."""
     by_flag: dict[str, list[Episode]] = defaultdict(list)
     for e in episodes:
         by_flag[e.flag].append(e)
@@ -256,8 +260,28 @@ def score_all(
         for e in episodes
         if e.act_from is not None
     ]
+    scores[ANY] = score(episodes, presence, truth, first, newest)
     scores[WATCHLIST] = score(act, presence, truth, first, newest)
     return scores
+
+
+def goals(scores: dict[str, Score]) -> list[str]:
+    """The issue's goals, each met or missed, with the figure."""
+    watch, any_ = scores[WATCHLIST].metrics(), scores[ANY].metrics()
+    flags = {
+        f: s.metrics()["max_open_share"] for f, s in scores.items() if f not in (ANY, WATCHLIST)
+    }
+    worst = max(flags, key=flags.get) if flags else "-"
+    checks = [
+        ("watchlist recall at 6 months >= 80 %", watch["recall_6m"], watch["recall_6m"] >= 0.8),
+        ("watchlist false alarms <= 10 % a year", watch["false_alarm_rate"],
+         watch["false_alarm_rate"] <= 0.10),
+        ("any open warning, worst month < 35 %", any_["max_open_share"],
+         any_["max_open_share"] < 0.35),
+        (f"single flag, worst month <= 25 % ({worst})", flags.get(worst, 0.0),
+         flags.get(worst, 0.0) <= 0.25),
+    ]  # fmt: skip
+    return [f"- {name}: {value:.1%} {'met' if ok else 'MISSED'}" for name, value, ok in checks]
 
 
 def table(scores: dict[str, Score]) -> str:
@@ -328,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=100)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(REPORT_SEEDS))
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args(argv)
     if TUNING_SEED in args.seeds:
         print(f"# note: seed {TUNING_SEED} is the tuning seed; its figures are not a test")
@@ -344,10 +369,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n## seed {seed}\n\n{table(scores)}")
         for flag, s in scores.items():
             pooled[flag].add(s)
+    ordered = {f: pooled[f] for f in sorted(pooled) if f not in (ANY, WATCHLIST)}
+    ordered[ANY], ordered[WATCHLIST] = pooled[ANY], pooled[WATCHLIST]
     if len(args.seeds) > 1:
-        ordered = {f: pooled[f] for f in sorted(pooled) if f != WATCHLIST}
-        ordered[WATCHLIST] = pooled[WATCHLIST]
         print(f"\n## all seeds\n\n{table(ordered)}")
+    print("\n## goals (all seeds)\n\n" + "\n".join(goals(ordered)))
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(
+        json.dumps(
+            {
+                "seeds": args.seeds,
+                "tuning_seed": TUNING_SEED,
+                "borrowers": args.borrowers,
+                "months": args.months,
+                "as_of": AS_OF,
+                "flags": {f: {"failures": s.failures, **s.metrics()} for f, s in ordered.items()},
+            },
+            indent=1,
+        )
+    )
     m = pooled[WATCHLIST].metrics()
     print(
         f"\nrecall_6m={m['recall_6m']:.3f} false_alarm_rate={m['false_alarm_rate']:.3f} "

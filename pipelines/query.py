@@ -22,7 +22,7 @@ READ_ONLY_HINTS = ("read-only mode", "configuration has been locked", "disabled 
 
 EXAMPLES = """examples:
   symetrisk sql "select * from fct_borrower_trend order by altman_z limit 10"
-  symetrisk sql "select flag, count(*) from fct_early_warnings group by flag"
+  symetrisk sql "select flag, count(*) from fct_warning_episodes group by flag"
   symetrisk sql "select count(*) from symetrisk_raw.accounting_snapshots"
   symetrisk sql --csv "select * from fct_portfolio_month" > portfolio.csv
 """

@@ -3,6 +3,7 @@ by hand, and the whole harness at toy scale against a real sandbox process and a
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -76,10 +77,11 @@ def test_month_rows_become_episodes_closing_only_on_later_data():
     ]
 
 
-def test_backtest_runs_at_toy_scale_and_ends_with_the_line_a_script_reads():
+def test_backtest_runs_at_toy_scale_and_ends_with_the_line_a_script_reads(tmp_path):
+    results = tmp_path / "backtest.json"
     run = subprocess.run(
         [sys.executable, "-m", "bench.backtest", "--borrowers", "60", "--months", "48",
-         "--seeds", "3", "4", "--concurrency", "4"],
+         "--seeds", "3", "4", "--concurrency", "4", "--results", str(results)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -88,4 +90,12 @@ def test_backtest_runs_at_toy_scale_and_ends_with_the_line_a_script_reads():
         r"recall_6m=[01]\.\d{3} false_alarm_rate=[01]\.\d{3} lead_months_median=[\d.]+", lines[-1]
     ), lines[-1]
     assert "## seed 3" in run.stdout and "## seed 4" in run.stdout and "## all seeds" in run.stdout
-    assert f"| {WATCHLIST} |" in run.stdout
+    assert f"| {WATCHLIST} |" in run.stdout and "## goals (all seeds)" in run.stdout
+    figures = json.loads(results.read_text())
+    assert figures["seeds"] == [3, 4] and WATCHLIST in figures["flags"]
+    watchlist = figures["flags"][WATCHLIST]
+    assert lines[-1] == (
+        f"recall_6m={watchlist['recall_6m']:.3f} "
+        f"false_alarm_rate={watchlist['false_alarm_rate']:.3f} "
+        f"lead_months_median={watchlist['lead_months_median']:g}"
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 # name -> (module, one-line help). Each module defines `add_arguments(parser)` and
 # `main(args) -> int`, and may define EXAMPLES (shown at the end of its --help).
@@ -31,8 +32,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, whose errors are one line (no usage block) pointing at --help; exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="symetrisk",
         description="Symetrisk credit-trend pipeline.",
         epilog="Example: symetrisk run   (loads the local sandbox when no client id is set)",
@@ -69,9 +77,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args._module.main(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except BaseException as exc:
+        if not interrupted(exc):
+            raise
+        print(f"symetrisk {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Ctrl-C as Python, dlt (SignalReceivedException) or DuckDB (InterruptException) say it."""
+    return isinstance(exc, KeyboardInterrupt) or type(exc).__name__ in (
+        "SignalReceivedException",
+        "InterruptException",
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ normalized and as load jobs complete, which marks "in the middle" without timing
 
 `SYMETRISK_TEST_KILL_AT=committed:relationships` kills in the narrowest gap instead: after the
 destination committed a load job of that table and before dlt recorded it
-(pipelines/warehouse/resume.py)."""
+(pipelines/warehouse/resume.py).
+
+`SYMETRISK_TEST_KILL_SIGNAL=INT` sends SIGINT (what Ctrl-C sends) instead of SIGKILL, so tests
+can show an interrupted run stops with one line and exit 130."""
 
 from __future__ import annotations
 
@@ -19,7 +22,12 @@ from typing import Any
 from dlt.common.runtime.collector import NullCollector
 
 ENV = "SYMETRISK_TEST_KILL_AT"
+SIGNAL_ENV = "SYMETRISK_TEST_KILL_SIGNAL"
 STEPS = ("extract", "normalize", "load", "committed")
+
+
+def kill_signal() -> int:
+    return signal.SIGINT if os.environ.get(SIGNAL_ENV) == "INT" else signal.SIGKILL
 
 
 def collector_from_env() -> dict[str, Any]:
@@ -48,7 +56,7 @@ def kill_after_commit(table: str) -> None:
         self: Any, load_id: str, file_name: str, state: str, *args: Any
     ) -> None:
         if state == "completed" and file_name.startswith(f"{table}."):
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), kill_signal())
         record(self, load_id, file_name, state, *args)
 
     PackageStorage.save_pending_transition = save_pending_transition  # type: ignore[method-assign]
@@ -70,5 +78,5 @@ class KillAt(NullCollector):
         if name in ("Resources", "Files") or not inc or kwargs.get("label"):
             return
         self.seen += 1
-        if self.seen >= self.nth:
-            os.kill(os.getpid(), signal.SIGKILL)
+        if self.seen == self.nth:
+            os.kill(os.getpid(), kill_signal())

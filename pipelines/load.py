@@ -23,6 +23,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipelines.orgnr import InvalidOrgNumber, validate_all
+from pipelines.run_checks import (
+    BadArgument,
+    check_destination,
+    check_pipelines_dir,
+    missing_settings,
+    non_negative_number,
+    positive_seconds,
+    whole_number,
+)
 from pipelines.symetrisk import settings
 from pipelines.symetrisk.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from pipelines.warehouse.destination import duckdb_path, resolve_destination, warehouse_file
@@ -74,19 +83,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lookback-months",
-        type=int,
+        type=whole_number(0),
         default=settings.DEFAULT_LOOKBACK_MONTHS,
         help="newest loaded months re-read every run, to catch revisions (default: %(default)s)",
     )
     parser.add_argument(
         "--concurrency",
-        type=int,
+        type=whole_number(1),
         default=settings.DEFAULT_CONCURRENCY,
         help="per-borrower requests in flight (default: %(default)s)",
     )
     parser.add_argument(
         "--rate-limit",
-        type=float,
+        type=non_negative_number(" (requests per second; 0 = no cap)"),
         default=settings.DEFAULT_RATE_LIMIT_RPS,
         metavar="RPS",
         help="at most this many requests per second, 0 for no cap (default: %(default)s); "
@@ -97,25 +106,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sandbox-borrowers",
-        type=int,
+        type=whole_number(1),
         default=200,
         help="portfolio size when the built-in sandbox is used (default: %(default)s)",
     )
     parser.add_argument(
         "--sandbox-months",
-        type=int,
+        type=whole_number(1),
         default=36,
         help="months of history per borrower in the built-in sandbox (default: %(default)s)",
     )
     parser.add_argument(
         "--sandbox-latency-ms",
-        type=int,
+        type=whole_number(0),
         default=0,
         help="added latency per request of the built-in sandbox (default: %(default)s)",
     )
     parser.add_argument(
         "--read-timeout",
-        type=float,
+        type=positive_seconds,
         metavar="SECONDS",
         help="give up on an API answer after this long and retry "
         f"(default: {settings.DEFAULT_READ_TIMEOUT_S:g})",
@@ -193,7 +202,9 @@ def main(args: argparse.Namespace) -> int:
             raise ValueError("--lookback-months must be >= 0 and --concurrency >= 1")
         if args.read_timeout is not None and args.read_timeout <= 0:
             raise ValueError("--read-timeout must be more than 0 seconds")
-    except (InvalidOrgNumber, ValueError) as exc:
+        check_destination(args.destination)
+        check_pipelines_dir(args.pipelines_dir)
+    except (InvalidOrgNumber, ValueError, BadArgument) as exc:
         print(f"symetrisk run: {exc}", file=sys.stderr)
         return 2
     try:
@@ -218,21 +229,22 @@ def load_and_report(args: argparse.Namespace) -> int:
     options, stats, record = options_from_args(args), RunStats(), runs.RunRecord()
     try:
         result = run_load(options, stats=stats, publish=False)
-    except KeyboardInterrupt:
-        runs.close(record, options, stats, runs.FAILED, "interrupted")
-        raise
     except BaseException as exc:  # noqa: BLE001 - one readable line, the traceback on --debug
+        if is_interrupt(exc):
+            print(f"symetrisk run: {INTERRUPTED}", file=sys.stderr, flush=True)
+            runs.close(record, options, stats, runs.FAILED, "interrupted")
+            return INTERRUPTED_EXIT
         cause = root_cause(exc)
         if args.debug:
             traceback.print_exc()
-        missing = getattr(cause, "fields", None) if "Missing" in type(cause).__name__ else None
+        missing = missing_settings(cause) if "Missing" in type(cause).__name__ else None
         hint, busy = "", busy_message(cause)
         if busy:
             message = busy
         elif isinstance(cause, SymetriskError | InvalidOrgNumber):
             message = str(cause)
         elif missing:
-            names = ", ".join(f"SOURCES__SYMETRISK__{f.upper()}" for f in missing)
+            names = ", ".join(missing)
             message = (
                 f"missing setting(s) {names} (environment, .dlt/config.toml or .dlt/secrets.toml)"
             )
@@ -272,6 +284,26 @@ def partial_line(stats: Any) -> str:
         f"{len(orgs)} borrower(s) skipped after failures ({shown}); every other borrower loaded; "
         "the skipped ones keep their old state and the next run tries them again"
     )
+
+
+INTERRUPTED = "interrupted; the next run finishes this load"
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C, however it arrived: KeyboardInterrupt, dlt's SignalReceivedException (dlt
+    intercepts SIGINT during its steps) or DuckDB's InterruptException, possibly wrapped."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KeyboardInterrupt) or type(current).__name__ in (
+            "SignalReceivedException",
+            "InterruptException",
+        ):
+            return True
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return False
 
 
 def run_load(
@@ -318,7 +350,7 @@ def run_load(
             **collector_from_env(),
         )
         started = time.monotonic()
-        finish_interrupted_run(pipeline, out)
+        finish_interrupted_run(pipeline, out, stats)
         source_options = dict(options.source_options)
         if options.borrowers is not None:  # else sources.symetrisk.borrowers from config, if set
             source_options["borrowers"] = options.borrowers
@@ -389,10 +421,11 @@ def say_published(published: Any) -> None:
         )
 
 
-def finish_interrupted_run(pipeline: Any, out: TextIO) -> None:
+def finish_interrupted_run(pipeline: Any, out: TextIO, stats: Any = None) -> None:
     """Load what a killed or failed run left in dlt's working dir before extracting anew.
     Its package holds the rows and the state that goes with them, so state never runs ahead
-    of the data (dlt's own `run` would load them and then stop without extracting)."""
+    of the data (dlt's own `run` would load them and then stop without extracting). The rows
+    it loaded are counted as new in `stats` (the interrupted run never reported them)."""
     if not pipeline.has_pending_data:
         return
     packages = len(pipeline.list_extracted_load_packages()) + len(
@@ -400,6 +433,10 @@ def finish_interrupted_run(pipeline: Any, out: TextIO) -> None:
     )
     print(f"finishing {packages} load package(s) left by an interrupted run", file=out)
     from pipelines.warehouse.resume import reset_uncertain_staging
+
+    load_ids = list(pipeline.list_extracted_load_packages()) + list(
+        pipeline.list_normalized_load_packages()
+    )
 
     reset = reset_uncertain_staging(pipeline)
     if reset:
@@ -409,6 +446,12 @@ def finish_interrupted_run(pipeline: Any, out: TextIO) -> None:
             file=out,
         )
     pipeline.run()
+    if stats is not None:
+        from pipelines.warehouse.finished import count_rows_of_loads
+
+        for table, rows in count_rows_of_loads(pipeline, load_ids).items():
+            stats.table(table)
+            stats.count(table, "new", rows)
 
 
 def api_settings(options: LoadOptions) -> dict[str, str | None]:

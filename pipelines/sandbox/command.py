@@ -19,44 +19,80 @@ EXAMPLES = """examples:
 """
 
 
+# argparse prints these messages as they are (never a function's name): one line each
+def _number(text: str, kind: type = float) -> float:
+    try:
+        return kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+
+
 def _rate(text: str) -> float:
-    value = float(text)
+    value = _number(text)
     if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (a share), got {text}")
     return value
 
 
 def _non_negative(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int))
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more (0 = off), got {text}")
+    return value
+
+
 def _months(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int))
     if not 1 <= value <= MAX_MONTHS:
         raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_MONTHS}, got {text}")
     return value
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int))
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
 
 
+def _port(text: str) -> int:
+    value = int(_number(text, int))
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"must be between 1 and 65535, or 0 for any free port (e.g. 8765), got {text}"
+        )
+    return value
+
+
+def _seed(text: str) -> int:
+    return int(_number(text, int))
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {text!r}") from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = free)")
+    parser.add_argument("--port", type=_port, default=8765, help="port (default 8765; 0 = free)")
     data = parser.add_argument_group("portfolio")
     data.add_argument("--borrowers", type=_positive, default=200, help="borrowers of demo-bank")
     data.add_argument("--months", type=_months, default=36, help=f"history, at most {MAX_MONTHS}")
-    data.add_argument("--seed", type=int, default=42, help="same seed, same data and faults")
+    data.add_argument("--seed", type=_seed, default=42, help="same seed, same data and faults")
     data.add_argument(
         "--as-of",
-        type=date.fromisoformat,
+        type=_date,
         default=None,
         metavar="YYYY-MM-DD",
         help="newest closed month (default: the end of last month)",
@@ -65,7 +101,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     faults = parser.add_argument_group("faults (all off by default; only under /api/v1)")
     faults.add_argument("--latency-ms", type=_non_negative, default=0, help="added to each call")
     faults.add_argument(
-        "--throttle-rps", type=float, default=0.0, help="429 + Retry-After beyond this rate"
+        "--throttle-rps",
+        type=_non_negative_float,
+        default=0.0,
+        help="429 + Retry-After beyond this rate",
     )
     faults.add_argument("--error-rate", type=_rate, default=0.0, help="share of 500/502/503")
     faults.add_argument(
@@ -115,7 +154,19 @@ def main(args: argparse.Namespace) -> int:
         failing_borrowers=tuple(args.failing_borrowers),
         docs_only=args.docs_only,
     )
-    base = f"http://{args.host}:{args.port}"
+    from pipelines.sandbox.server import listening_socket
+
+    try:
+        sock = listening_socket(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"symetrisk sandbox: cannot listen on {args.host}:{args.port} "
+            f"({exc.strerror or exc}); choose another --port, or --port 0 for any free one",
+            file=sys.stderr,
+        )
+        return 1
+    port = sock.getsockname()[1]
+    base = f"http://{args.host}:{port}"
     as_of = options.as_of or default_as_of()
     lines = [
         f"Symetrisk sandbox: {options.borrowers} borrowers x {options.months} months, "
@@ -133,9 +184,5 @@ def main(args: argparse.Namespace) -> int:
     active = {k: v for k, v in options.fault_switches().items() if v}
     lines.append(f"  faults: {active or 'off'}   (change: POST {base}/sandbox/faults)")
     print("\n".join(lines), flush=True)
-    try:
-        serve_forever(options, args.host, args.port)
-    except OSError as exc:
-        print(f"sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
+    serve_forever(options, sock)
     return 0

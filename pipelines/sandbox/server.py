@@ -167,15 +167,27 @@ def fetch_token(token_url: str, client_id: str, secret: str, scope: str | None =
         return orjson.loads(answer.read())["access_token"]
 
 
-def serve_forever(options: SandboxOptions, host: str, port: int) -> None:
-    """Serve in the foreground until interrupted (Ctrl-C)."""
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (port 0: any free one), so the real port is known before
+    serving; raises OSError when the address cannot be taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve_forever(options: SandboxOptions, sock: socket.socket) -> None:
+    """Serve on `sock` (listening_socket) in the foreground until interrupted (Ctrl-C)."""
     config = uvicorn.Config(
         build_app(options),
-        host=host,
-        port=port,
         log_level="warning",
         access_log=False,
         lifespan="off",
         timeout_keep_alive=30,
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])

@@ -91,6 +91,7 @@ def symetrisk(
     borrower's whole history and detail, keeping what is already loaded (revoked borrowers keep
     their history)."""
     only = set(validate_all(list(borrowers))) if borrowers else None
+    check_urls(base_url, token_url)
     stats = stats if stats is not None else RunStats()
     api = Api(
         base_url,
@@ -136,6 +137,19 @@ def symetrisk(
         for name, resource in candidates.items()
         if name in allowed or name in contract.COLUMNS
     ]
+
+
+def check_urls(base_url: str | None, token_url: str | None) -> None:
+    """A URL without http:// or https:// is refused before any request, naming its setting."""
+    for setting, value, example in (
+        (settings.SETTING_BASE_URL, base_url, settings.EXAMPLE_BASE_URL),
+        (settings.SETTING_TOKEN_URL, token_url, settings.EXAMPLE_TOKEN_URL),
+    ):
+        if value and not str(value).lower().startswith(("http://", "https://")):
+            raise SymetriskConfigError(
+                f"{setting}={value} is not a URL starting with https:// or http://; "
+                f"for example {setting}={example}"
+            )
 
 
 def call_self(api: Api, base_url: str, stats: RunStats | None = None) -> dict[str, Any]:

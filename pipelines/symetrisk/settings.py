@@ -19,6 +19,10 @@ LIST_DEBTORS = "/list-debtors/{creditor}"
 CREDIT_SCORE = "/get-credit-score/{creditor}/{debtor}"
 CREATE_CREDIT_SCORER = "/partner/credit-scorer"
 
+# the real API's addresses, shown as examples in messages about a wrong URL
+EXAMPLE_BASE_URL = "https://api.symetrisk.com/api/v1"
+EXAMPLE_TOKEN_URL = "https://symetrisk.auth.eu-central-1.amazoncognito.com/oauth2/token"
+
 # --- access -----------------------------------------------------------------------------------
 READ_SCOPE = "https://api.symetrisk.com/read"
 WRITE_SCOPE = "https://api.symetrisk.com/write"

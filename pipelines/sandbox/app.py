@@ -8,7 +8,7 @@ schemas.py only document the answers in /openapi.json."""
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
 import orjson
@@ -41,6 +41,10 @@ PATHS = {
     "credit_score": "/get-credit-score/{creditor_organization_number}/{debtor_organization_number}",
 }
 API_PREFIX = "/api/v1"
+# one or more of the API's scopes, separated by spaces (the token endpoint's `scope`)
+SCOPES_PATTERN = (
+    r"^https://api\.symetrisk\.com/(read|write)( https://api\.symetrisk\.com/(read|write))*$"
+)
 TOKEN_PATH = "/oauth2/token"
 
 ERROR_CODES = {
@@ -89,6 +93,19 @@ class Caller:
     institution: Institution
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the app's OpenAPI document serves on `path` (HEAD with GET)."""
+    from starlette.routing import compile_path
+
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].match(path):
+            methods.update(m.upper() for m in operations)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def check_org(value: str) -> str:
     try:
         return orgnr.validate(value)
@@ -101,7 +118,14 @@ Limit = Annotated[
 ]
 MAX_SKIP = 2**31 - 1
 Skip = Annotated[int, Query(ge=0, le=MAX_SKIP, description="Number of items to skip.")]
-OrgPath = Annotated[str, Path(description="9-digit organisation number (brreg mod-11 check digit)")]
+OrgPath = Annotated[
+    str,
+    Path(
+        pattern=schemas.ORG_PATTERN,
+        description="9-digit organisation number (brreg mod-11 check digit; a wrong one "
+        "answers 400)",
+    ),
+]
 
 
 def page_bounds(limit: int, skip: int, total: int) -> tuple[int, int, int]:
@@ -180,11 +204,16 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "error"
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 404:
             message = f"no such endpoint: {request.method} {request.url.path}"
         elif exc.status_code == 405:
+            # starlette names only the methods of the first route matching the path; a path
+            # served by several routes (GET and POST /sandbox/faults) allows all of theirs
+            allowed = allowed_methods(app, request.url.path)
             message = f"method {request.method} not allowed on {request.url.path}"
-        return error(exc.status_code, message, getattr(exc, "headers", None))
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        return error(exc.status_code, message, headers)
 
     @app.exception_handler(Exception)
     async def crash(_request: Request, exc: Exception) -> Response:
@@ -248,7 +277,7 @@ def create_app(
                             "type": "object",
                             "properties": {
                                 "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                                "scope": {"type": "string"},
+                                "scope": {"type": "string", "pattern": SCOPES_PATTERN},
                                 "client_id": {"type": "string"},
                                 "client_secret": {"type": "string"},
                             },
@@ -508,7 +537,8 @@ def create_app(
         async def handler(
             organization_number: OrgPath,
             client_id: Annotated[
-                str | None, Query(description="Only this institution's relationship")
+                Literal[tuple(CLIENTS)] | None,  # type: ignore[valid-type]
+                Query(description="Only this institution's relationship"),
             ] = None,
         ) -> Response:
             org = check_org(organization_number)
@@ -560,7 +590,19 @@ def create_app(
     async def faults_get() -> Response:
         return json(faults.as_json())
 
-    @admin.post("/faults", summary="Change fault switches", responses=documented(400))
+    @admin.post(
+        "/faults",
+        summary="Change fault switches",
+        responses=documented(400),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": schemas.FaultSwitches.model_json_schema()}
+                },
+            }
+        },
+    )
     async def faults_set(request: Request) -> Response:
         try:
             changes = orjson.loads(await request.body())
@@ -568,6 +610,14 @@ def create_app(
             raise ApiError(400, f"body is not JSON: {exc}") from None
         if not isinstance(changes, dict):
             raise ApiError(400, "body must be a JSON object of fault switches")
+        try:
+            schemas.FaultSwitches.model_validate(changes)
+        except ValueError as exc:
+            problems = [
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                for e in getattr(exc, "errors", list)()
+            ]
+            raise ApiError(400, "; ".join(problems) or str(exc)) from None
         try:
             faults.update(changes)
         except ValueError as exc:

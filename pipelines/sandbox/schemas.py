@@ -4,11 +4,15 @@ return pre-serialised JSON, and these models tell readers and schemathesis what 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Amount = float | None
+# brreg organisation numbers: 9 digits (the mod-11 check digit is checked too; a pattern cannot
+# say it, so a 9-digit number with a wrong check digit answers 400 as documented)
+ORG_PATTERN = r"^[0-9]{9}$"
+OrgNumber = Annotated[str, Field(pattern=ORG_PATTERN)]
 State = Literal["access_requested", "access_approved", "access_revoked", "access_denied"]
 
 
@@ -88,7 +92,7 @@ class PartnerAnswer(Open):
 
 
 class OrgRef(BaseModel):
-    organization_number: str
+    organization_number: OrgNumber
 
 
 class BorrowersBody(BaseModel):
@@ -249,15 +253,22 @@ class CreditScore(Open):
     based_on_snapshot_date: str | None
 
 
-class FaultSwitches(BaseModel):
-    """Any subset of the fault switches; omitted ones keep their value."""
+Share = Annotated[float, Field(ge=0, le=1)]
+Millis = Annotated[int, Field(ge=0, le=600_000)]  # at most ten minutes
 
-    latency_ms: int | None = None
-    throttle_rps: float | None = None
-    error_rate: float | None = None
-    broken_json_rate: float | None = None
-    drop_rate: float | None = None
-    stall_rate: float | None = None
-    stall_ms: int | None = None
+
+class FaultSwitches(BaseModel):
+    """Any subset of the fault switches; omitted ones keep their value (faults.py checks them
+    the same way: a value outside these bounds, or an unknown switch, answers 400)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    latency_ms: Millis | None = None
+    throttle_rps: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
+    error_rate: Share | None = None
+    broken_json_rate: Share | None = None
+    drop_rate: Share | None = None
+    stall_rate: Share | None = None
+    stall_ms: Millis | None = None
     schema_drift: bool | None = None
-    failing_borrowers: list[str] | None = None
+    failing_borrowers: list[OrgNumber] | None = None

@@ -26,7 +26,6 @@ from pipelines.orgnr import InvalidOrgNumber, validate_all
 from pipelines.run_checks import (
     BadArgument,
     check_destination,
-    check_pipelines_dir,
     missing_settings,
     non_negative_number,
     positive_seconds,
@@ -203,7 +202,6 @@ def main(args: argparse.Namespace) -> int:
         if args.read_timeout is not None and args.read_timeout <= 0:
             raise ValueError("--read-timeout must be more than 0 seconds")
         check_destination(args.destination)
-        check_pipelines_dir(args.pipelines_dir)
     except (InvalidOrgNumber, ValueError, BadArgument) as exc:
         print(f"symetrisk run: {exc}", file=sys.stderr)
         return 2

@@ -5,9 +5,6 @@ dlt reports missing, as a person sets it (the environment variable dlt looked up
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from pipelines.symetrisk import settings
@@ -69,7 +66,9 @@ def positive_seconds(text: str) -> float:
 
 
 def check_destination(destination: str | None) -> None:
-    """A destination name dlt knows, or a DuckDB file in a folder this process can write."""
+    """A destination dlt knows by name, or a DuckDB file (a path ending in .duckdb). Whether
+    the file's folder can be written is the run lock's to say (pipelines/warehouse/runlock.py:
+    one line, exit 3, recorded in the run journal)."""
     if destination and not destination.endswith(".duckdb"):
         try:
             from dlt.common.destination import Destination
@@ -81,66 +80,6 @@ def check_destination(destination: str | None) -> None:
                 f"nor a dlt destination ({KNOWN_DESTINATIONS}); for example "
                 f"{WORKING_DESTINATION}"
             ) from None
-        return
-    from pipelines.warehouse.destination import warehouse_file
-
-    file = warehouse_file(destination)
-    if file is None:
-        return
-    if destination:
-        setting = f"--destination {destination}"
-    elif os.environ.get("DESTINATION__DUCKDB__CREDENTIALS"):
-        setting = f"DESTINATION__DUCKDB__CREDENTIALS={file}"
-    else:
-        setting = f"the default warehouse {file}"
-    check_writable_file(Path(file), setting, WORKING_DESTINATION)
-
-
-def check_pipelines_dir(folder: str) -> None:
-    path = Path(folder)
-    reason = _cannot_write_in(path)
-    if reason:
-        raise BadArgument(
-            f"--pipelines-dir {folder}: {reason}; give a folder this user can write, for "
-            f"example --pipelines-dir {settings.DEFAULT_PIPELINES_DIR}"
-        )
-
-
-def check_writable_file(path: Path, setting: str, example: str) -> None:
-    reason = _cannot_write_in(path.parent)
-    if reason is None and path.exists():
-        if path.is_dir():
-            reason = "that is a folder"
-        elif not os.access(path, os.W_OK):
-            reason = "the file is read-only"
-    if reason:
-        raise BadArgument(
-            f"{setting}: {reason}; give a .duckdb file in a folder this user can write, "
-            f"for example {example}"
-        )
-
-
-def _cannot_write_in(folder: Path) -> str | None:
-    """Why no file can be made in `folder` (made if missing), or None when one can."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        return f"{_first_file(folder)} is a file, not a folder"
-    except OSError as exc:
-        return f"cannot create the folder {folder} ({exc.strerror or exc})"
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        return f"cannot write in {folder} ({exc.strerror or exc})"
-    return None
-
-
-def _first_file(folder: Path) -> Path:
-    for parent in [*reversed(folder.parents), folder]:
-        if parent.exists() and not parent.is_dir():
-            return parent
-    return folder
 
 
 # --- dlt's missing settings, named as a person sets them ---------------------------------

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -169,6 +170,11 @@ STATEMENT_KEYS = frozenset(("month", "year_to_date"))
 MONTH_COLUMNS = tuple(f"income_statement__month__{k}" for k in settings.INCOME_LINES)
 YTD_COLUMNS = tuple(f"income_statement__year_to_date__{k}" for k in settings.INCOME_LINES)
 BALANCE_COLUMNS = tuple(f"balance_sheet__{k}" for k in settings.BALANCE_LINES)
+TOP_COLUMNS = ("id", "organization_number", "snapshot_date", "updated_at")
+_TOP_VALUES = itemgetter(*TOP_COLUMNS)
+_SCALAR_VALUES = itemgetter(*DATA_SCALARS)
+_INCOME_VALUES = itemgetter(*settings.INCOME_LINES)
+_BALANCE_VALUES = itemgetter(*settings.BALANCE_LINES)
 UTC_TS = pa.timestamp("us", tz="UTC")
 KNOWN_TYPES: dict[str, pa.DataType] = {
     "organization_number": pa.string(),
@@ -242,21 +248,21 @@ class SnapshotBatch:
         """Rows of the documented shape: column by column, no per-row dict building."""
         if not standard:
             return
-        cols = self.columns
-        for key in ("id", "organization_number", "snapshot_date", "updated_at"):
-            cols[key].extend([i[key] for i in standard])
+        # one itemgetter call per row and group picks all its values at once; zip(*) turns the
+        # rows into columns, both in C (measured: a third of the per-key list comprehensions)
         datas = [i["data"] for i in standard]
-        for key in DATA_SCALARS:
-            cols[key].extend([d[key] for d in datas])
-        months = [d["income_statement"]["month"] for d in datas]
-        ytds = [d["income_statement"]["year_to_date"] for d in datas]
-        balances = [d["balance_sheet"] for d in datas]
-        for line, column in zip(settings.INCOME_LINES, MONTH_COLUMNS, strict=True):
-            cols[column].extend([m[line] for m in months])
-        for line, column in zip(settings.INCOME_LINES, YTD_COLUMNS, strict=True):
-            cols[column].extend([m[line] for m in ytds])
-        for line, column in zip(settings.BALANCE_LINES, BALANCE_COLUMNS, strict=True):
-            cols[column].extend([b[line] for b in balances])
+        statements = [d["income_statement"] for d in datas]
+        groups = (
+            (TOP_COLUMNS, _TOP_VALUES, standard),
+            (DATA_SCALARS, _SCALAR_VALUES, datas),
+            (MONTH_COLUMNS, _INCOME_VALUES, [s["month"] for s in statements]),
+            (YTD_COLUMNS, _INCOME_VALUES, [s["year_to_date"] for s in statements]),
+            (BALANCE_COLUMNS, _BALANCE_VALUES, [d["balance_sheet"] for d in datas]),
+        )
+        cols = self.columns
+        for names, values_of, rows in groups:
+            for name, values in zip(names, zip(*map(values_of, rows), strict=True), strict=True):
+                cols[name].extend(values)
         self._pad_extra(len(standard))
         self.size += len(standard)
 

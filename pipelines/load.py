@@ -317,9 +317,10 @@ def run_load(
 
     out = out or sys.stderr
     stats = stats if stats is not None else RunStats()
-    # dlt adds _dlt_load_id and _dlt_id to Arrow tables only when asked (docs/data-contract.md)
+    # dlt adds _dlt_load_id to Arrow tables only when asked; the source's Arrow tables carry
+    # their own _dlt_id, so dlt need not rewrite them to add one (docs/data-contract.md)
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
-    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "false")
     with ExitStack() as stack:
         api = api_settings(options)
         sandbox_url = None

@@ -87,6 +87,30 @@ def test_next_month_adds_one_snapshot_per_active_borrower_and_revisions(tmp_path
         assert stats.rows["notifications"]["new"] > 0
 
 
+def test_snapshot_tables_carry_dlt_row_ids_unique_across_runs(tmp_path):
+    """The Arrow tables bring their own `_dlt_id` (dlt is told not to add one): present,
+    unique, dlt's shape, over a full and an incremental run."""
+    with sandbox() as sb:
+        load(sb, tmp_path)
+        admin(sb, "/advance-month")
+        load(sb, tmp_path)
+    for table in ("accounting_snapshots", "accounting_snapshot_versions"):
+        rows, ids, distinct, shortest, longest, loads = query(
+            tmp_path,
+            "select count(*), count(_dlt_id), count(distinct _dlt_id), min(length(_dlt_id)), "
+            f"max(length(_dlt_id)), count(distinct _dlt_load_id) from symetrisk_raw.{table}",
+        )[0]
+        assert rows > 100 and ids == distinct == rows, table
+        assert shortest == longest == 22, table
+        assert loads == 2, table
+        bad = query(
+            tmp_path,
+            f"select count(*) from symetrisk_raw.{table} "
+            "where not regexp_full_match(_dlt_id, '[A-Za-z0-9_-]+')",
+        )
+        assert bad == [(0,)], table
+
+
 def test_borrower_approved_between_runs_gets_its_whole_history(tmp_path):
     with sandbox() as sb:
         api = Api(sb)

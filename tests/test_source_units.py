@@ -345,3 +345,15 @@ def test_api_sessions_read_proxy_and_ca_settings_once_as_requests_would(monkeypa
 
     bypassed = Api("https://internal.example/api/v1", "https://t.example/token", "id", "s")
     assert "https" not in bypassed.http.session.proxies
+
+
+def test_row_ids_are_unique_url_safe_and_not_null():
+    from pipelines.symetrisk.snapshots import with_row_ids
+
+    table = with_row_ids(pa.table({"n": list(range(5000))}))
+    ids = table.column("_dlt_id").to_pylist()
+    assert table.schema.field("_dlt_id").nullable is False
+    assert len(set(ids)) == 5000 and {len(i) for i in ids} == {22}
+    assert all(set(i) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+               for i in ids)  # fmt: skip
+    assert with_row_ids(pa.table({"n": pa.array([], pa.int64())})).num_rows == 0

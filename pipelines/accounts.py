@@ -42,3 +42,23 @@ BALANCE_LINES = (
     "total_liabilities",
     "total_equity_and_liabilities",
 )
+
+# The lines the marts compute from (raw column -> the marts that need it), checked before the
+# model build (pipelines/warehouse/missing_lines.py): fct_borrower_month's KPIs feed the trend,
+# the early warnings and the portfolio; the revisions mart compares six measures.
+_MONTH = ("fct_borrower_month", "fct_borrower_trend", "fct_early_warnings", "fct_portfolio_month")
+_REVISIONS = ("fct_snapshot_revisions",)
+MART_LINES = {
+    "income_statement__month__operating_revenue": _MONTH + _REVISIONS,
+    "income_statement__month__operating_expenses": _MONTH,
+    "income_statement__month__depreciation": _MONTH,
+    "income_statement__month__operating_result": _MONTH + _REVISIONS,
+    "income_statement__month__net_result": _MONTH + _REVISIONS,
+    "balance_sheet__cash_and_bank": _MONTH + _REVISIONS,
+    "balance_sheet__total_current_assets": _MONTH,
+    "balance_sheet__total_assets": _MONTH + _REVISIONS,
+    "balance_sheet__retained_earnings": _MONTH,
+    "balance_sheet__total_equity": _MONTH + _REVISIONS,
+    "balance_sheet__total_short_term_liabilities": _MONTH,
+    "balance_sheet__total_liabilities": _MONTH,
+}

@@ -492,9 +492,13 @@ def build_models_after_load(pipeline: Any, dataset: str) -> str:
     """Build the dbt project into the destination this pipeline just loaded (for DuckDB the
     very file dlt wrote); one line for the summary."""
     from pipelines.warehouse import dbt_build
+    from pipelines.warehouse.missing_lines import MissingLines, check_pipeline
 
     try:
+        check_pipeline(pipeline, dataset)
         report = dbt_build.build(dbt_build.target_for(pipeline), raw_schema=dataset)
+    except MissingLines as exc:
+        return f"models FAILED: {exc}"
     except dbt_build.UnsupportedDestination as exc:
         return f"models: skipped ({exc})"
     except dbt_build.BuildFailed as exc:

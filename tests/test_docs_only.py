@@ -108,3 +108,38 @@ def test_no_role_credit_scorer_is_inferred_from_its_debtor_list(tmp_path):
         assert count(tmp_path, "credit_scores") > 0
         assert any("not readable by a credit_scorer client" in n for n in stats.notes), stats.notes
         assert not any("HTTP 403" in n for n in stats.notes), stats.notes
+
+
+def test_docs_only_models_build_and_find_revisions(monkeypatch, capsys, clean_env):
+    """The marts build from a docs-only load (no updated_at anywhere), revisions included."""
+    import duckdb
+    from conftest import use_api
+
+    from pipelines import cli
+
+    with sandbox(**SIZE, docs_only=True) as sb:
+        use_api(monkeypatch, sb.base_url)
+        args = ["run", "--quiet", "--destination", "warehouse.duckdb"]
+        assert cli.main(args) == 0, capsys.readouterr()
+        admin(sb, "/advance-month")
+        assert cli.main(args) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "models FAILED" not in out
+    with duckdb.connect(str(clean_env / "warehouse.duckdb"), read_only=True) as con:
+        revised = con.execute("select count(*) from analytics.fct_snapshot_revisions").fetchone()
+        versions = con.execute(
+            "select count(*) from (select organization_number, snapshot_date "
+            "from symetrisk_raw.accounting_snapshot_versions group by 1, 2 having count(*) > 1)"
+        ).fetchone()
+        months = con.execute("select count(*) from analytics.fct_borrower_month").fetchone()
+        # the newest version is the one the API serves now, found without any updated_at
+        wrong_last = con.execute(
+            "select count(*) from analytics.fct_snapshot_revisions r "
+            "join symetrisk_raw.accounting_snapshots s on s.organization_number = "
+            "r.organization_number and s.snapshot_date = r.month_end "
+            "where r.operating_revenue_last is distinct from "
+            "s.income_statement__month__operating_revenue"
+        ).fetchone()
+    assert revised[0] == versions[0] > 0
+    assert wrong_last[0] == 0
+    assert months[0] > 0

@@ -82,3 +82,29 @@ def test_ok_and_failed_runs_are_rows_of_the_runs_table(
     assert json.loads(first[7]) == [] and first[8] == "demo-bank"
     assert second[1] == "failed" and second[2] == failed["error"]
     assert WRONG_SECRET not in everything
+
+
+def test_a_failed_publish_makes_the_run_failed_in_its_row_the_journal_and_the_line(
+    tmp_path, capsys
+):
+    from pipelines.load import LoadOptions
+    from pipelines.warehouse import journal, runs
+
+    options = LoadOptions(
+        destination=str(tmp_path / "warehouse.duckdb"),
+        pipelines_dir=str(tmp_path / "dlt"),
+        client_id="demo-bank",
+    )
+
+    def publish() -> None:
+        raise OSError(28, "No space left on device")
+
+    record = runs.close(RunRecord(), options, RunStats(), runs.OK, publish=publish)
+    out, err = capsys.readouterr()
+    assert record.outcome == "failed" and "No space left on device" in record.error
+    assert "readers keep the previous build" in err and err.count("\n") == 1
+    assert key_values(out.strip().splitlines()[-1])["outcome"] == "failed"
+    assert journal.latest(tmp_path / "dlt", 1)[0]["outcome"] == "failed"
+    with duckdb.connect(str(working_path(tmp_path / "warehouse.duckdb")), read_only=True) as con:
+        rows = con.execute("select run_id, outcome from symetrisk_raw.runs").fetchall()
+    assert rows == [(record.run_id, "failed")]  # rewritten, not a second row

@@ -215,7 +215,11 @@ def close(
             publish()
         except Exception as exc:  # noqa: BLE001 - the readers keep the previous build
             record.outcome = FAILED
-            record.error = mask(f"publishing the build failed: {first_line(exc)}", hidden)
+            record.error = mask(
+                f"publishing the build failed: {first_line(exc)}; readers keep the previous "
+                "build and the next run publishes again (check the disk space beside it)",
+                hidden,
+            )
             print(f"symetrisk run failed: {record.error}", file=sys.stderr)
             _store(record, options, hidden)
     try:

@@ -579,7 +579,7 @@ def summary(result: LoadResult) -> str:
         where = display_path(result.warehouse)
         lines.append(f"warehouse: {where} (raw tables in {result.dataset}, models in analytics)")
         lines.append(
-            f"query it: {display_path(sys.argv[0])} sql --database {where} "
+            f"query it: {display_path(sys.argv[0])} sql --destination {where} "
             f'"select organization_number, count(*) as months, max(snapshot_date) as newest '
             f'from {result.dataset}.accounting_snapshots group by 1 order by 1 limit 10"'
         )

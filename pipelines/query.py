@@ -4,12 +4,15 @@ command-line client. Bare table names resolve in the `analytics` marts; raw tabl
 
 Read-only for real: the published file is opened read-only with no access to other files,
 databases or extensions (no ATTACH, COPY ... TO, INSTALL, LOAD, read_csv of a path) and the
-configuration locked, so SQL cannot turn that back on. Exit codes: 0 answered, 1 bad SQL or a
-refused statement, 2 no warehouse, 3 the file is held by a writing process."""
+configuration locked, so SQL cannot turn that back on. With `--destination postgres` it asks
+that warehouse in read-only transactions (pipelines/warehouse/remote.py). Exit codes: 0 answered,
+1 bad SQL or a refused statement (or the warehouse cannot be reached), 2 no warehouse, 3 the
+file is held by a writing process."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import duckdb
@@ -31,11 +34,28 @@ EXAMPLES = """examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", help="one SQL statement")
     parser.add_argument("--database", help="DuckDB file (default: data/symetrisk.duckdb)")
+    parser.add_argument(
+        "--destination",
+        help="a DuckDB file (ending in .duckdb) or a dlt destination name such as postgres, "
+        "as for `symetrisk run`",
+    )
+    parser.add_argument(
+        "--dataset", default="symetrisk_raw", help="raw dataset (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--pipelines-dir",
+        default=os.environ.get("SYMETRISK_PIPELINES_DIR", "data/dlt"),
+        help="where dlt keeps its working state (default: %(default)s)",
+    )
     parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     parser.add_argument("--max-rows", type=int, default=40, help="rows shown as a table")
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.destination and not args.destination.endswith(".duckdb"):
+        return remote_query(args)
+    if args.destination:
+        args.database = args.destination
     try:
         con = open_marts(args.database, require_marts=False, locked_down=True)
     except WarehouseMissing as exc:
@@ -66,3 +86,35 @@ def main(args: argparse.Namespace) -> int:
         return 1
     finally:
         con.close()
+
+
+def remote_query(args: argparse.Namespace) -> int:
+    """The query on a warehouse other than a DuckDB file, in a read-only transaction."""
+    import pandas as pd
+
+    from pipelines.warehouse.remote import RemoteError, connect
+
+    try:
+        con = connect(args.destination, args.dataset, args.pipelines_dir)
+    except RemoteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        cursor = con.execute(args.query)
+        if cursor.description is None:
+            return 0
+        frame = pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+    except Exception as exc:  # noqa: BLE001 - the database's error, one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        refused = "read-only transaction" in first
+        prefix = "refused: `symetrisk sql` is read-only: " if refused else ""
+        print(f"error: {prefix}{first}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    if args.csv:
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_rows", args.max_rows, "display.width", 200):
+            print(frame.to_string(index=False, max_rows=args.max_rows))
+    return 0

@@ -59,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{settings.DEFAULT_WAREHOUSE})",
     )
     parser.add_argument(
+        "--destination",
+        help="a DuckDB file (ending in .duckdb) or a dlt destination name such as postgres, "
+        "as for `symetrisk run`",
+    )
+    parser.add_argument(
         "--dataset", default=settings.DATASET_NAME, help="schema of the raw tables (%(default)s)"
     )
     parser.add_argument(
@@ -111,7 +116,11 @@ def main(args: argparse.Namespace) -> int:
     api = check_api()
     for text in [api.line, *api.extra]:
         print(text)
-    warehouse = Warehouse.open(args.database, args.dataset)
+    destination = getattr(args, "destination", None)
+    if destination and not destination.endswith(".duckdb"):
+        warehouse = Warehouse.open_remote(destination, args.dataset, args.pipelines_dir)
+    else:
+        warehouse = Warehouse.open(destination or args.database, args.dataset)
     print(warehouse.line)
     relationships, source = api.relationships, "the API"
     if relationships is None and warehouse.con is not None:
@@ -256,6 +265,21 @@ class Warehouse:
             found.unreadable = True
             return found
         found.line = f"warehouse  {path}"
+        return found
+
+    @classmethod
+    def open_remote(cls, destination: str, dataset: str, pipelines_dir: str) -> Warehouse:
+        """A Postgres (or other dlt destination) warehouse, read-only; see warehouse/remote.py."""
+        from pipelines.warehouse.remote import RemoteError, connect
+
+        found = cls(destination, dataset)
+        try:
+            found.con = connect(destination, dataset, pipelines_dir)
+        except RemoteError as exc:
+            found.line = f"warehouse  cannot be read: {exc}"
+            found.unreadable = True
+            return found
+        found.line = f"warehouse  {found.con.where}"
         return found
 
     def has(self, table: str) -> bool:

@@ -19,9 +19,10 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
@@ -45,18 +46,18 @@ class Target:
 
 
 def duckdb_target(path: str | os.PathLike[str], schema: str = SCHEMA) -> Target:
-    from pipelines.symetrisk import settings
-
     database = str(path)
-    output: dict[str, Any] = {"type": "duckdb", "path": database, "schema": schema, "threads": 4}
+    # one model at a time: DuckDB runs each statement on every core already. No memory_limit
+    # (the loader's merge needs one, the models do not: measured 3x slower with 768 MB).
+    output: dict[str, Any] = {"type": "duckdb", "path": database, "schema": schema, "threads": 1}
     if not database.startswith(("md:", "motherduck:")) and database != ":memory:":
-        output["settings"] = dict(settings.DUCKDB_CONFIG)
+        output["settings"] = {"preserve_insertion_order": False}
     return Target("duckdb", output, database)
 
 
 def postgres_target(credentials: Any, schema: str = SCHEMA) -> Target:
     """From dlt's ConnectionStringCredentials (host may be a unix-socket directory)."""
-    host = str(credentials.host or "localhost")
+    host = unquote(str(credentials.host or "localhost"))  # a unix-socket directory arrives quoted
     output = {
         "type": "postgres",
         "host": host,
@@ -269,13 +270,23 @@ def build(
     progress: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """`dbt build` (every model, then its tests) into target; raises BuildFailed naming each
-    model or test that failed, with the report of what ran."""
+    model or test that failed, with the report of what ran.
+
+    On Postgres a whole build goes into the schema `<schema>__building` and, when every model
+    and test passed, replaces `<schema>` in one transaction (`_swap`), so readers see the old
+    set of marts or the new one, never half; a failed build leaves the old one. (On DuckDB the
+    caller builds in a working file and publishes it: pipelines/warehouse/publish.py.)"""
     started = time.perf_counter()
-    report = BuildReport(str(target.output["schema"]), raw_schema, target.where)
+    schema = str(target.output["schema"])
+    report = BuildReport(schema, raw_schema, target.where)
     try:
         rules_check.check(project_dir / "seeds")
     except rules_check.RulesError as exc:
         raise BuildFailed(None, exc.lines) from None
+    swap = target.kind == "postgres" and not select
+    if swap:
+        target = replace(target, output={**target.output, "schema": f"{schema}{BUILDING}"})
+        _postgres(target, [f"drop schema if exists {_ident(schema + BUILDING)} cascade"])
     command = ["build", *(["--select", *select] if select else [])]
     result = invoke(target, command, raw_schema, work_dir(target, project_dir), project_dir)
     report.dbt_seconds = time.perf_counter() - started
@@ -289,7 +300,40 @@ def build(
         problems = [f"dbt could not build {project_dir.name}/: {_first_line(result.exception)}"]
     if problems or not result.success:
         raise BuildFailed(report, problems or ["dbt build failed"])
+    if swap:
+        _postgres(
+            target,
+            [
+                f"drop schema if exists {_ident(schema)} cascade",
+                f"alter schema {_ident(schema + BUILDING)} rename to {_ident(schema)}",
+            ],
+        )
+        report.seconds = time.perf_counter() - started
     return report
+
+
+BUILDING = "__building"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _postgres(target: Target, statements: list[str]) -> None:
+    """Run statements in one transaction on the target's Postgres (views keep pointing at their
+    tables through a schema rename: Postgres binds them by object, not by name)."""
+    import psycopg2
+
+    o = target.output
+    con = psycopg2.connect(
+        host=o["host"], port=o["port"], user=o["user"], password=target.secret, dbname=o["dbname"]
+    )
+    try:
+        with con, con.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+    finally:
+        con.close()
 
 
 def _first_line(exc: BaseException) -> str:

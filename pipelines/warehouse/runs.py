@@ -34,7 +34,7 @@ COLUMNS = {
     "run_id": "varchar",
     "started_at": "timestamp with time zone",
     "finished_at": "timestamp with time zone",
-    "seconds": "double",
+    "seconds": "double precision",  # portable: Postgres has no "double"
     "outcome": "varchar",
     "error": "varchar",
     "rows": "json",

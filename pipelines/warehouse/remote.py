@@ -1,0 +1,78 @@
+"""Reading a warehouse that is not a local DuckDB file (Postgres), for `symetrisk sql` and
+`symetrisk status --destination NAME`.
+
+The connection comes from the same dlt settings the load used (DESTINATION__POSTGRES__CREDENTIALS
+or .dlt/secrets.toml); it is read-only (every transaction) and finds bare names in the marts'
+schema, then the raw dataset, like the DuckDB readers. `connect()` returns an object with
+`execute(sql, params)` taking `?` placeholders, as a DuckDB connection does, so the commands
+keep one code path. Credentials never appear in a message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+class RemoteError(Exception):
+    """The warehouse cannot be reached or read; the message names no credential."""
+
+
+class Connection:
+    def __init__(self, raw: Any, where: str) -> None:
+        self.raw = raw
+        self.where = where
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> Any:
+        cursor = self.raw.cursor()
+        if params:
+            cursor.execute(sql.replace("%", "%%").replace("?", "%s"), params)
+        else:
+            cursor.execute(sql)
+        return cursor
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def connect(destination: str, dataset: str, pipelines_dir: str, schema: str = "analytics"):
+    """A read-only connection to the named dlt destination (postgres)."""
+    import dlt
+
+    from pipelines.symetrisk import settings
+    from pipelines.warehouse import dbt_build
+
+    try:
+        pipeline = dlt.pipeline(
+            pipeline_name=settings.PIPELINE_NAME,
+            destination=destination,
+            dataset_name=dataset,
+            pipelines_dir=str(Path(pipelines_dir).resolve()),
+        )
+        target = dbt_build.target_for(pipeline)
+    except dbt_build.UnsupportedDestination as exc:
+        raise RemoteError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - configuration: name the kind, never the values
+        raise RemoteError(
+            f"the {destination} destination is not configured ({type(exc).__name__}): set "
+            f"DESTINATION__{destination.upper()}__CREDENTIALS or .dlt/secrets.toml"
+        ) from None
+    import psycopg2
+
+    o = target.output
+    try:
+        raw = psycopg2.connect(
+            host=o["host"],
+            port=o["port"],
+            user=o["user"],
+            password=target.secret,
+            dbname=o["dbname"],
+            options=f"-c default_transaction_read_only=on -c search_path={schema},{dataset}",
+        )
+    except psycopg2.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if target.secret:
+            first = first.replace(target.secret, "***")
+        raise RemoteError(f"cannot connect to {target.where}: {first}") from None
+    raw.autocommit = True
+    return Connection(raw, target.where)

@@ -1,16 +1,20 @@
 -- dim_borrower: one row per borrower company the warehouse knows of, from any source: the
 -- bank's borrowers and relationships, a credit scorer's debtors, accounting snapshots and credit
 -- scores. Every borrower named in another mart has a row here.
+-- (union all, then distinct: BigQuery has no bare UNION and Snowflake no UNION DISTINCT)
 with borrower_ids as (
-    select organization_number from {{ ref('stg_borrowers') }}
-    union
-    select organization_number from {{ ref('stg_relationships') }}
-    union
-    select organization_number from {{ ref('stg_debtors') }}
-    union
-    select organization_number from {{ ref('stg_accounting_snapshots') }}
-    union
-    select organization_number from {{ ref('stg_credit_scores') }}
+    select distinct organization_number
+    from (
+        select organization_number from {{ ref('stg_borrowers') }}
+        union all
+        select organization_number from {{ ref('stg_relationships') }}
+        union all
+        select organization_number from {{ ref('stg_debtors') }}
+        union all
+        select organization_number from {{ ref('stg_accounting_snapshots') }}
+        union all
+        select organization_number from {{ ref('stg_credit_scores') }}
+    ) as named
 ),
 
 -- The current version of each relationship: the open SCD2 row (valid_to null), or, if every

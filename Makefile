@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test sandbox models notebook bench bench-quick backtest lint format clean
+.PHONY: run test sandbox models docs notebook bench bench-quick backtest lint format clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ sandbox: $(STAMP)
 ## models: rebuild the SQL models in the existing warehouse
 models: $(STAMP)
 	$(BIN)/symetrisk models
+
+## docs: dbt's docs site of the models (lineage, every column with its formula) in data/dbt-docs
+docs: $(STAMP)
+	@test -f data/symetrisk.duckdb || $(BIN)/symetrisk run
+	$(BIN)/symetrisk models --docs data/dbt-docs
 
 ## notebook: build the sandbox warehouse if missing, then open the notebook in Jupyter
 notebook: $(STAMP)

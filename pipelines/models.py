@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--select", nargs="+", metavar="NODE", help="dbt node selection (default: everything)"
     )
     parser.add_argument(
+        "--docs",
+        metavar="DIR",
+        help="instead of building, generate dbt's docs site (lineage, every column described) "
+        "into DIR from the published warehouse (`make docs`: data/dbt-docs)",
+    )
+    parser.add_argument(
         "--pipelines-dir",
         default=os.environ.get("SYMETRISK_PIPELINES_DIR", settings.DEFAULT_PIPELINES_DIR),
         help="where dlt keeps its working state (default: %(default)s)",
@@ -83,6 +89,8 @@ def main(args: argparse.Namespace) -> int:
     from pipelines.warehouse.runlock import BUSY_EXIT, RunLockedError, busy_message, run_lock
 
     file = local_file(args)
+    if getattr(args, "docs", None):
+        return make_docs(args, file)
     if file is None:
         try:
             target = target_from_args(args)
@@ -131,4 +139,23 @@ def build_in(target, args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
         return 1
     print(report.summary())
+    return 0
+
+
+def make_docs(args: argparse.Namespace, file: str | None) -> int:
+    from pipelines.warehouse import dbt_build
+
+    try:
+        if file is None:
+            target = target_from_args(args)
+        elif Path(file).exists():
+            target = dbt_build.duckdb_target(str(Path(file).resolve()))
+        else:
+            print(f"error: no warehouse at {file}. Run `make run` first.", file=sys.stderr)
+            return 2
+        index = dbt_build.docs(target, args.dataset, Path(args.docs))
+    except dbt_build.BuildFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"dbt docs: {index} (open it in a browser, or serve {index.parent} over HTTP)")
     return 0

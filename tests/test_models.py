@@ -13,6 +13,7 @@ in-process runner `symetrisk run` uses (pipelines/warehouse/dbt_build.py).
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -964,3 +965,45 @@ def test_snapshot_revisions_compare_first_and_newest_version(warehouse):
 
 def div_change(last, first):
     return None if last is None or first is None else last - first
+
+
+# the credit-trend marts; the warning-episode, covenant and peer marts (issue 14) are not yet
+DESCRIBED_MARTS = {
+    "dim_borrower",
+    "fct_borrower_month",
+    "fct_borrower_trend",
+    "fct_early_warnings",
+    "fct_portfolio_month",
+    "fct_snapshot_revisions",
+}
+
+
+def test_every_mart_column_is_described(warehouse):
+    """`make docs` shows every column of every mart with its formula in words."""
+    con, _ = warehouse
+    sql = "select path from duckdb_databases() where database_name = current_database()"
+    target = dbt_build.duckdb_target(con.execute(sql).fetchone()[0])
+    manifest = json.loads(
+        (dbt_build.work_dir(target) / "target" / "manifest.json").read_text(encoding="utf-8")
+    )
+    described = {
+        node["name"]: {c: v.get("description", "").strip() for c, v in node["columns"].items()}
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and "/marts/" in "/" + node["original_file_path"]
+    }
+    missing = {}
+    for name, columns in described.items():
+        if name not in DESCRIBED_MARTS:
+            continue
+        built = [
+            c
+            for (c,) in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'analytics' and table_name = ?",
+                [name],
+            ).fetchall()
+        ]
+        lacking = [c for c in built if not columns.get(c)]
+        if lacking:
+            missing[name] = lacking
+    assert described and not missing, missing

@@ -336,6 +336,21 @@ def _postgres(target: Target, statements: list[str]) -> None:
         con.close()
 
 
-def _first_line(exc: BaseException) -> str:
+def docs(target: Target, raw_schema: str, out: Path, project_dir: Path = PROJECT_DIR) -> Path:
+    """dbt's docs site (lineage, and every model and column with its description) for the
+    warehouse at target, copied to out; returns the index.html to open."""
+    import shutil
+
+    work = work_dir(target, project_dir)
+    result = invoke(target, ["docs", "generate"], raw_schema, work, project_dir)
+    if not result.success:
+        raise BuildFailed(None, [f"dbt docs generate failed: {_first_line(result.exception)}"])
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("index.html", "manifest.json", "catalog.json"):
+        shutil.copyfile(work / "target" / name, out / name)
+    return out / "index.html"
+
+
+def _first_line(exc: BaseException | None) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__

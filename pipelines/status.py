@@ -93,6 +93,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--borrowers", nargs="+", metavar="ORG", help="also show these borrowers one by one"
     )
+    parser.add_argument(
+        "--sources",
+        action="store_true",
+        help="also check the dbt sources' freshness (`dbt source freshness` of sql/; a few "
+        "seconds of dbt start-up); a stale source makes the exit code 4",
+    )
 
 
 @dataclass
@@ -139,12 +145,16 @@ def main(args: argparse.Namespace) -> int:
         if args.borrowers:
             show_borrowers(warehouse, relationships or [], args.borrowers)
         warehouse.con.close()
+        # after closing: dbt opens the warehouse itself
+        sources_stale = getattr(args, "sources", False) and not show_sources(warehouse, args)
+    else:
+        sources_stale = False
     code = OK_EXIT
     if api.checked and not api.ok:
         code = API_EXIT
     elif last_failed == PARTIAL:
         code = RUN_PARTIAL_EXIT
-    elif last_failed:
+    elif last_failed or sources_stale:
         code = RUN_FAILED_EXIT
     elif warehouse.unreadable:
         code = UNREADABLE_EXIT
@@ -155,6 +165,8 @@ def main(args: argparse.Namespace) -> int:
         RUN_PARTIAL_EXIT: "last run skipped borrowers",
         UNREADABLE_EXIT: "warehouse cannot be read",
     }
+    if code == RUN_FAILED_EXIT and not last_failed:
+        verdict[code] = "a source is stale past its error threshold"
     print(f"status: {verdict[code]} (exit {code})")
     return code
 
@@ -305,6 +317,36 @@ class Warehouse:
 
 
 # --- the sections ----------------------------------------------------------------------------
+
+
+def show_sources(warehouse: Warehouse, args: argparse.Namespace) -> bool:
+    """The dbt sources' freshness (sql/models/staging/_sources.yml); False when one is stale
+    past its error threshold or cannot be checked."""
+    from pipelines.warehouse import dbt_build
+
+    try:
+        if isinstance(getattr(warehouse.con, "where", None), str):  # a remote warehouse
+            import dlt
+
+            pipeline = dlt.pipeline(
+                pipeline_name=settings.PIPELINE_NAME,
+                destination=warehouse.path,
+                dataset_name=args.dataset,
+                pipelines_dir=str(Path(args.pipelines_dir).resolve()),
+            )
+            target = dbt_build.target_for(pipeline)
+        else:
+            target = dbt_build.duckdb_target(str(Path(warehouse.path).resolve()))
+        found = dbt_build.freshness(target, args.dataset)
+    except Exception as exc:  # noqa: BLE001 - one line, never the credentials
+        print(f"sources    cannot be checked: {type(exc).__name__}")
+        return False
+    ok = True
+    for i, f in enumerate(found):
+        age = "never loaded" if f.age_hours is None else f"{f.age_hours:,.1f} h old"
+        print(f"{'sources' if i == 0 else '':<10} {f.source:<40} {f.status:<6} {age}")
+        ok = ok and f.status in ("pass", "warn")
+    return ok
 
 
 def parse_time(value: Any) -> dt.datetime | None:

@@ -97,7 +97,8 @@ def test_duckdb_and_postgres_build_the_same_marts_and_the_cli_works_without_prin
         assert duck.returncode == 0, duck.stdout + duck.stderr
         pg = run(tmp_path, env, "run", "--quiet", "--destination", "postgres")
         assert pg.returncode == 0, pg.stdout + pg.stderr
-        status = run(tmp_path, env, "status", "--destination", "postgres")
+        status = run(tmp_path, env, "status", "--destination", "postgres", "--sources")
+        duck_status = run(tmp_path, env, "status", "--sources")
         sql = run(
             tmp_path,
             env,
@@ -114,11 +115,15 @@ def test_duckdb_and_postgres_build_the_same_marts_and_the_cli_works_without_prin
     assert "sql --destination postgres" in pg.stdout
     assert status.returncode == 0, status.stdout + status.stderr
     assert "warehouse  postgres postgres@" in status.stdout
+    # the dbt sources' freshness: both warehouses were loaded a moment ago
+    for done in (status, duck_status):
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert re.search(r"symetrisk\.dlt_loads +pass", done.stdout), done.stdout
     assert sql.returncode == 0, sql.stderr
     assert "negative_equity" in sql.stdout or "low_cash_cover" in sql.stdout
     assert refused.returncode == 1 and "read-only" in refused.stderr
     assert models.returncode == 0, models.stdout + models.stderr
-    for done in (duck, pg, status, sql, refused, models):
+    for done in (duck, pg, status, duck_status, sql, refused, models):
         assert PASSWORD not in done.stdout + done.stderr
         assert "Traceback" not in done.stdout + done.stderr
     for path in Path(env["SYMETRISK_PIPELINES_DIR"]).rglob("*"):

@@ -336,6 +336,45 @@ def _postgres(target: Target, statements: list[str]) -> None:
         con.close()
 
 
+@dataclass
+class Freshness:
+    source: str  # source.table, e.g. symetrisk.dlt_loads
+    status: str  # pass, warn, error, runtime error
+    max_loaded_at: Any
+    age_hours: float | None
+    message: str = ""
+
+
+def freshness(target: Target, raw_schema: str, project_dir: Path = PROJECT_DIR) -> list[Freshness]:
+    """`dbt source freshness` of the sources declared with freshness (sql/models/staging/
+    _sources.yml). A DuckDB file is opened read-only, beside any reader."""
+    if target.kind == "duckdb" and target.output["path"] != ":memory:":
+        target = replace(
+            target,
+            output={**target.output, "config_options": {"access_mode": "READ_ONLY"}},
+            where=f"{target.where} (read-only)",
+        )
+        target.output.pop("settings", None)
+    work = work_dir(target, project_dir)
+    result = invoke(target, ["source", "freshness"], raw_schema, work, project_dir)
+    found = []
+    for r in getattr(result.result, "results", None) or []:
+        node = r.node
+        age = getattr(r, "age", None)
+        found.append(
+            Freshness(
+                source=f"{node.source_name}.{node.name}",
+                status=str(getattr(r.status, "value", r.status)),
+                max_loaded_at=getattr(r, "max_loaded_at", None),
+                age_hours=None if age is None else age / 3600,
+                message=" ".join(str(getattr(r, "message", "") or "").split()),
+            )
+        )
+    if not found and result.exception is not None:
+        raise BuildFailed(None, [f"dbt source freshness failed: {_first_line(result.exception)}"])
+    return found
+
+
 def docs(target: Target, raw_schema: str, out: Path, project_dir: Path = PROJECT_DIR) -> Path:
     """dbt's docs site (lineage, and every model and column with its description) for the
     warehouse at target, copied to out; returns the index.html to open."""

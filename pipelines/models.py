@@ -85,6 +85,7 @@ def main(args: argparse.Namespace) -> int:
     import duckdb
 
     from pipelines.warehouse import dbt_build
+    from pipelines.warehouse.missing_lines import MissingLines, check_duckdb_file
     from pipelines.warehouse.publish import prepare_working, publish, working_path
     from pipelines.warehouse.runlock import BUSY_EXIT, RunLockedError, busy_message, run_lock
 
@@ -111,6 +112,11 @@ def main(args: argparse.Namespace) -> int:
     try:
         with run_lock(file, None):
             working = str(prepare_working(file))
+            try:
+                check_duckdb_file(working, args.dataset)
+            except MissingLines as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
             code = build_in(dbt_build.duckdb_target(str(Path(working).resolve())), args)
             if code == 0:
                 done = publish(working, file)

@@ -143,3 +143,13 @@ def test_docs_only_models_build_and_find_revisions(monkeypatch, capsys, clean_en
     assert revised[0] == versions[0] > 0
     assert wrong_last[0] == 0
     assert months[0] > 0
+
+
+def test_credit_score_path_missing_skips_the_table_with_one_note(tmp_path):
+    with sandbox(**SIZE, docs_only=True, without=("credit_score",)) as sb:
+        stats = load(sb, tmp_path, client_id="demo-scorer", client_secret="demo-scorer-secret")
+    assert count(tmp_path, "debtors") > 0
+    notes = "\n".join(stats.notes)
+    assert "skipped credit_scores: the API has no /get-credit-score/" in notes, notes
+    assert "set CREDIT_SCORE in pipelines/symetrisk/settings.py" in notes
+    assert not stats.errors and not stats.failed

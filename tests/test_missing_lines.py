@@ -76,3 +76,17 @@ def test_missing_lines_are_the_needed_ones_without_a_value(rows, filled, missing
     assert {c.rsplit("__", 1)[1] for c in found} == missing
     for feeds in found.values():
         assert "fct_borrower_month" in feeds and "fct_snapshot_revisions" in feeds
+
+
+def test_models_command_names_the_missing_lines_too(monkeypatch, capsys, clean_env):
+    with sandbox(borrowers=8, months=14) as sb:
+        rename_lines(sb, Api(sb).approved())
+        use_api(monkeypatch, sb.base_url)
+        target = ["--destination", "warehouse.duckdb"]
+        assert cli.main(["run", "--quiet", "--no-models", *target]) == 0
+    capsys.readouterr()
+    code = cli.main(["models", *target])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert err.startswith("error: the accounting line(s) income_statement__month__operating_rev")
+    assert err.count("\n") == 1 and "fct_early_warnings" in err

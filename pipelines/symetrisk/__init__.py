@@ -693,11 +693,25 @@ class _Loader:
             ]
             skips = _Skips(stats, "credit_scores")
             rows = []
+            answered = 0
+            not_found: list[tuple[str, BaseException]] = []
             for org, score, error in bounded_map(fetch, approved, self.concurrency):
                 skips.tried += 1
+                if error is not None and error_status(error) == 404 and not answered:
+                    # no score answered yet: the (undocumented) path itself may be missing
+                    not_found.append((org, error))
+                    if len(not_found) >= min(len(approved), settings.PARTIAL_MIN_FAILURES):
+                        stats.note(
+                            optional_path_note(
+                                "credit_scores", settings.CREDIT_SCORE, "CREDIT_SCORE"
+                            )
+                        )
+                        return
+                    continue
                 if error is not None:
                     self._skip_or_raise(skips, org, error)
                     continue
+                answered += 1
                 calculated = str(score.get("calculated_at"))
                 kind = (
                     "new"
@@ -709,6 +723,8 @@ class _Loader:
                 stats.count("credit_scores", kind)
                 seen[org] = calculated
                 rows.append(score)
+            for org, error in not_found:
+                self._skip_or_raise(skips, org, error)
             skips.finish()
             if rows:
                 yield rows

@@ -60,3 +60,20 @@ def check_pipeline(pipeline: Any, dataset: str) -> None:
     known = list(schema.get_table_columns(SNAPSHOTS))
     with pipeline.sql_client() as client:
         check(client.execute_sql, f"{dataset}.{SNAPSHOTS}", known)
+
+
+def check_duckdb_file(path: str, dataset: str) -> None:
+    """`check` on a local DuckDB warehouse file (`symetrisk models`)."""
+    import duckdb
+
+    with duckdb.connect(path, read_only=True) as con:
+        known = [
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ?",
+                [dataset, SNAPSHOTS],
+            ).fetchall()
+        ]
+        if known:
+            check(lambda sql: con.execute(sql).fetchall(), f'"{dataset}".{SNAPSHOTS}', known)

@@ -358,3 +358,16 @@ def test_row_ids_are_unique_url_safe_and_not_null():
     assert all(set(i) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
                for i in ids)  # fmt: skip
     assert with_row_ids(pa.table({"n": pa.array([], pa.int64())})).num_rows == 0
+
+
+def test_transport_reads_proxy_and_ca_settings_once_as_requests_would(monkeypatch):
+    from pipelines.symetrisk.client import Api
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.bank.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/bank-ca.pem")
+    api = Api("https://api.symetrisk.com/api/v1", "https://token.example/oauth2/token", "id", "s")
+    assert api.transport.proxy == "http://proxy.bank.example:3128"
+    assert api.transport.ca_bundle == "/etc/ssl/bank-ca.pem"
+    bypassed = Api("https://internal.example/api/v1", "https://t.example/token", "id", "s")
+    assert bypassed.transport.proxy is None

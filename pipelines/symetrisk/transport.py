@@ -80,7 +80,8 @@ class Transport:
         self.max_attempts = max(1, max_attempts)
         self.backoff_factor = backoff_factor
         self.max_retry_delay_s = max_retry_delay_s
-        self.proxy = get_environ_proxies(self.base_url).get(self.base_url.split(":", 1)[0])
+        proxies = get_environ_proxies(self.base_url)
+        self.proxy = proxies.get(self.base_url.split(":", 1)[0]) or proxies.get("all")
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         self.ca_bundle = bundle or certifi.where()
         self._local = threading.local()

@@ -92,7 +92,12 @@ def test_duckdb_and_postgres_build_the_same_marts_and_the_cli_works_without_prin
 ):
     server, credentials = postgres
     with sandbox(borrowers=60, months=30) as sb:
-        env = cli_env(sb, tmp_path, DESTINATION__POSTGRES__CREDENTIALS=credentials)
+        env = cli_env(
+            sb,
+            tmp_path,
+            DESTINATION__POSTGRES__CREDENTIALS=credentials,
+            SYMETRISK_DBT_DIR=str(tmp_path / "dbt"),
+        )
         duck = run(tmp_path, env, "run", "--quiet")
         assert duck.returncode == 0, duck.stdout + duck.stderr
         pg = run(tmp_path, env, "run", "--quiet", "--destination", "postgres")
@@ -126,9 +131,12 @@ def test_duckdb_and_postgres_build_the_same_marts_and_the_cli_works_without_prin
     for done in (duck, pg, status, duck_status, sql, refused, models):
         assert PASSWORD not in done.stdout + done.stderr
         assert "Traceback" not in done.stdout + done.stderr
-    for path in Path(env["SYMETRISK_PIPELINES_DIR"]).rglob("*"):
-        if path.is_file():
-            assert PASSWORD.encode() not in path.read_bytes(), path
+    # nor in dlt's working dir or dbt's (profiles.yml, manifest, run results)
+    assert any((tmp_path / "dbt").rglob("profiles.yml"))
+    for folder in (env["SYMETRISK_PIPELINES_DIR"], tmp_path / "dbt"):
+        for path in Path(folder).rglob("*"):
+            if path.is_file():
+                assert PASSWORD.encode() not in path.read_bytes(), path
 
     import psycopg2
 

@@ -29,6 +29,7 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--destination",
+        default=os.environ.get("SYMETRISK_DESTINATION") or None,
         help="a DuckDB file (path ending in .duckdb) or a dlt destination name such as postgres "
         f"(default: {settings.DEFAULT_WAREHOUSE}, or DESTINATION__DUCKDB__CREDENTIALS)",
     )

@@ -60,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--destination",
+        default=os.environ.get("SYMETRISK_DESTINATION") or None,
         help="a DuckDB file (ending in .duckdb) or a dlt destination name such as postgres, "
         "as for `symetrisk run`",
     )

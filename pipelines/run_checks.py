@@ -73,10 +73,13 @@ def check_destination(destination: str | None) -> None:
         try:
             from dlt.common.destination import Destination
 
+            from pipelines.warehouse.destination import masked
+
             Destination.from_reference(destination)
         except Exception:  # noqa: BLE001 - dlt's own error names internals
             raise BadArgument(
-                f"--destination {destination}: neither a DuckDB file (a path ending in .duckdb) "
+                f"--destination {masked(destination)}: neither a DuckDB file (a path ending "
+                "in .duckdb) "
                 f"nor a dlt destination ({KNOWN_DESTINATIONS}); for example "
                 f"{WORKING_DESTINATION}"
             ) from None

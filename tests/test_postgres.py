@@ -195,3 +195,18 @@ def test_models_on_a_postgres_without_credentials_is_one_line(tmp_path, monkeypa
             "the postgres destination is not configured" in done.stderr
         ), done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_a_connection_string_given_as_the_destination_never_prints_its_password(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DESTINATION__", "SYMETRISK_"))}
+    url = f"postgresql://loader:{PASSWORD}@localhost:1/credit"
+    for command in (
+        ["run", "--no-models", "--destination", url],
+        ["models", "--destination", url],
+        ["sql", "--destination", url, "select 1"],
+        ["status", "--destination", url],
+    ):
+        done = run(tmp_path, env, *command)
+        assert done.returncode != 0, command
+        assert PASSWORD not in done.stdout + done.stderr, command
+        assert "Traceback" not in done.stdout + done.stderr, command

@@ -64,3 +64,11 @@ def default_database() -> str:
     if value.startswith("duckdb:///"):
         value = value[len("duckdb:///") :]
     return value or settings.DEFAULT_WAREHOUSE
+
+
+def masked(destination: str | None) -> str:
+    """The destination as it may be printed: a password in a connection string given where a
+    destination name belongs (`postgresql://user:PASSWORD@host/db`) replaced by ***."""
+    import re
+
+    return re.sub(r"(://[^/:@\s]*:)[^@\s]*@", r"\1***@", str(destination or ""))

@@ -41,6 +41,7 @@ def connect(destination: str, dataset: str, pipelines_dir: str, schema: str = "a
 
     from pipelines.symetrisk import settings
     from pipelines.warehouse import dbt_build
+    from pipelines.warehouse.destination import masked
 
     try:
         pipeline = dlt.pipeline(
@@ -53,6 +54,11 @@ def connect(destination: str, dataset: str, pipelines_dir: str, schema: str = "a
     except dbt_build.UnsupportedDestination as exc:
         raise RemoteError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - configuration: name the kind, never the values
+        if type(exc).__name__ == "UnknownDestinationModule":
+            raise RemoteError(
+                f"--destination {masked(destination)}: not a dlt destination name (e.g. postgres; "
+                "its credentials go in DESTINATION__POSTGRES__CREDENTIALS)"
+            ) from None
         raise RemoteError(
             f"the {destination} destination is not configured ({type(exc).__name__}): set "
             f"DESTINATION__{destination.upper()}__CREDENTIALS or .dlt/secrets.toml"

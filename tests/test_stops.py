@@ -156,3 +156,17 @@ def test_sandbox_port_0_prints_the_port_it_took_and_a_bad_port_is_refused(capsys
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_ctrl_c_inside_dbt_stops_the_model_build_as_ctrl_c(monkeypatch, tmp_path):
+    """dbt hands a KeyboardInterrupt back as its result instead of raising it; the build raises
+    it again, so `symetrisk models` and `symetrisk run` stop with their one line and exit 130
+    (checked by hand: SIGINT to `symetrisk models` -> `symetrisk models: interrupted`, 130)."""
+    from types import SimpleNamespace
+
+    from pipelines.warehouse import dbt_build
+
+    interrupted = SimpleNamespace(result=None, exception=KeyboardInterrupt())
+    monkeypatch.setattr(dbt_build, "invoke", lambda *args, **kwargs: interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        dbt_build.build(dbt_build.duckdb_target(str(tmp_path / "w.duckdb")), "symetrisk_raw")

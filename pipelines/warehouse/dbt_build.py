@@ -289,6 +289,8 @@ def build(
         _postgres(target, [f"drop schema if exists {_ident(schema + BUILDING)} cascade"])
     command = ["build", *(["--select", *select] if select else [])]
     result = invoke(target, command, raw_schema, work_dir(target, project_dir), project_dir)
+    if isinstance(result.exception, KeyboardInterrupt):
+        raise KeyboardInterrupt  # dbt hands Ctrl-C back as a result: stop as Ctrl-C stops
     report.dbt_seconds = time.perf_counter() - started
     report.nodes = _results(result.result, project_dir)
     report.seconds = time.perf_counter() - started

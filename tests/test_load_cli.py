@@ -42,7 +42,7 @@ def test_fresh_checkout_runs_the_sandbox_and_says_where_the_warehouse_is(clean_e
     # the query the summary suggests works as printed
     hint = next(line for line in out.splitlines() if line.startswith("query it: "))
     command = shlex.split(hint.removeprefix("query it: "))
-    assert command[1:3] == ["sql", "--database"] and command[3] == "data/symetrisk.duckdb"
+    assert command[1:3] == ["sql", "--destination"] and command[3] == "data/symetrisk.duckdb"
     assert cli.main(command[1:]) == 0
     assert "newest" in capsys.readouterr().out
 

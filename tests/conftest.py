@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from datetime import date
 
@@ -71,7 +72,16 @@ SETTINGS = (
     "SOURCES__SYMETRISK__CLIENT_ID",
     "SOURCES__SYMETRISK__CLIENT_SECRET",
     "DESTINATION__DUCKDB__CREDENTIALS",
+    "SYMETRISK_DESTINATION",
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _dbt_out_of_the_users_way(tmp_path_factory):
+    """dbt's working dirs (pipelines/warehouse/dbt_build.py) under the session's temp dir, and
+    no destination chosen by the developer's shell for the in-process commands."""
+    os.environ.pop("SYMETRISK_DESTINATION", None)
+    os.environ.setdefault("SYMETRISK_DBT_DIR", str(tmp_path_factory.mktemp("dbt")))
 
 
 @pytest.fixture

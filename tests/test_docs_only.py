@@ -153,3 +153,18 @@ def test_credit_score_path_missing_skips_the_table_with_one_note(tmp_path):
     assert "skipped credit_scores: the API has no /get-credit-score/" in notes, notes
     assert "set CREDIT_SCORE in pipelines/symetrisk/settings.py" in notes
     assert not stats.errors and not stats.failed
+
+
+def test_docs_only_openapi_document_describes_only_what_it_serves():
+    import requests
+
+    with sandbox(**SIZE, docs_only=True) as sb:
+        doc = requests.get(sb.base_url + "/openapi.json", timeout=10).json()
+    paths = doc["paths"]
+    assert "/api/v1/notifications" not in paths
+    assert "/api/v1/borrower/{organization_number}" not in paths
+    schemas = doc["components"]["schemas"]
+    assert "updated_at" not in schemas["Snapshot"]["properties"]
+    assert "organization_number" not in schemas["Snapshot"]["required"]
+    assert "role" not in schemas["Company"]["properties"]
+    assert schemas["Relationship"]["required"] == ["organization_number", "relationship_state"]

@@ -131,3 +131,8 @@ def test_organisation_number_rule_is_declared(fuzz_server):
         for method, operation in methods.items():
             if operation.get("parameters") or operation.get("requestBody"):
                 assert "400" in operation["responses"], (method, path)
+
+
+def test_docs_only_api_conforms_to_its_document():
+    with start_sandbox(borrowers=10, months=6, docs_only=True) as server:
+        assert fuzz(server, "^/sandbox", exclude=True, mode=GenerationMode.POSITIVE) >= 11

@@ -158,6 +158,35 @@ def docs_only_snapshot(item: bytes) -> bytes:
     return orjson.dumps(doc)
 
 
+# components -> the keys a docs-only sandbox leaves out of them
+DOCS_ONLY_DROPPED = {
+    "Company": ("role",),
+    "Snapshot": ("organization_number", "updated_at"),
+    "Relationship": (
+        "id",
+        "company_name",
+        "requested_at",
+        "approved_at",
+        "revoked_at",
+        "denied_at",
+        "updated_at",
+    ),
+}
+
+
+def docs_only_document(doc: dict) -> None:
+    """The OpenAPI document of a docs-only sandbox: what it leaves out is neither required nor
+    described."""
+    components = doc.get("components", {}).get("schemas", {})
+    for name, dropped in DOCS_ONLY_DROPPED.items():
+        schema = components.get(name)
+        if not schema:
+            continue
+        for key in dropped:
+            schema.get("properties", {}).pop(key, None)
+        schema["required"] = [r for r in schema.get("required", []) if r not in dropped]
+
+
 def create_app(
     sandbox: Sandbox,
     faults: Faults,
@@ -647,6 +676,8 @@ def create_app(
                     operation.get("responses", {}).pop("422", None)
             for name in ("HTTPValidationError", "ValidationError"):
                 doc.get("components", {}).get("schemas", {}).pop(name, None)
+            if docs_only:
+                docs_only_document(doc)
             app.openapi_schema = doc
         return app.openapi_schema
 

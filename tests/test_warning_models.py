@@ -15,6 +15,7 @@ from datetime import date
 import duckdb
 import numpy as np
 import pytest
+import yaml
 from test_models import (
     AS_OF,
     BORROWERS,
@@ -33,11 +34,15 @@ from test_models import (
 from pipelines.warehouse import dbt_build
 
 SEEDS = dbt_build.PROJECT_DIR / "seeds"
+VARS = yaml.safe_load((dbt_build.PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+OPEN_MONTHS, CLOSE_MONTHS = VARS["warning_open_months"], VARS["warning_close_months"]
 NEW_KPIS = [
     "operating_margin_t12m",
     "net_interest_bearing_debt",
     "nibd_to_ebitda",
     "interest_coverage",
+    "ebitda_interest_coverage",
+    "cash_cover_months_smoothed",
     "days_sales_outstanding",
     "days_payables_outstanding",
     "inventory_days",
@@ -131,6 +136,13 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
             payables3 = (
                 statistics.mean(line(m, "accounts_payable") for m in three) if all3 else None
             )
+            opex12 = [line(m, "operating_expenses") for m in year]
+            cash3 = [line(m, "cash_and_bank") for m in three]
+            smoothed = (
+                None
+                if None in opex12 or None in cash3 or div(1, statistics.mean(opex12)) is None
+                else statistics.mean(cash3) / statistics.mean(opex12)
+            )
             duties3 = (
                 statistics.mean(line(m, "public_duties_payable") for m in three) if all3 else None
             )
@@ -139,6 +151,8 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
                 "net_interest_bearing_debt": nibd,
                 "nibd_to_ebitda": div(nibd, ebitda),
                 "interest_coverage": div(op, fin),
+                "ebitda_interest_coverage": div(ebitda, fin),
+                "cash_cover_months_smoothed": smoothed,
                 "days_sales_outstanding": None
                 if div(1, rev) is None
                 else line(ym, "accounts_receivable") / rev * 365,
@@ -194,7 +208,11 @@ def past(value: float, comparison: str, threshold: float | None) -> bool:
     }[comparison]
 
 
-def expected_episodes(metrics: dict[tuple[str, date], dict]) -> list[dict]:
+def expected_episodes(
+    metrics: dict[tuple[str, date], dict],
+    open_months: int = OPEN_MONTHS,
+    close_months: int = CLOSE_MONTHS,
+) -> list[dict]:
     """Episodes by the rules of the seed and of fct_warning_episodes' header, in loops."""
     by_org: dict[str, list[tuple[date, dict]]] = {}
     for (org, end), e in metrics.items():
@@ -202,7 +220,7 @@ def expected_episodes(metrics: dict[tuple[str, date], dict]) -> list[dict]:
     episodes = []
     for rule in read_rules():
         for org, months in by_org.items():
-            current = None
+            current, run = None, 0
             for end, e in sorted(months, key=lambda x: x[0]):
                 value = e.get(rule["metric"])
                 if value is None:
@@ -215,15 +233,20 @@ def expected_episodes(metrics: dict[tuple[str, date], dict]) -> list[dict]:
                     if past(value, c, rule["watch_threshold"])
                     else 0
                 )
-                if level and current is None:
+                # hysteresis: open_months in a row past a threshold open, close_months in a
+                # row back inside close
+                run = run + 1 if bool(level) == (current is None) else 0
+                if current is None and run >= open_months:
                     current = {"org": org, "flag": rule["flag"], "opened": end, "closed": None,
                                "act": None, "opening_value": value}  # fmt: skip
                     episodes.append(current)
-                if level == 2 and current["act"] is None:
+                    run = 0
+                if current is not None and level == 2 and current["act"] is None:
                     current["act"] = end
-                if not level and current is not None:
+                if current is not None and run >= close_months:
                     current["closed"] = end
                     current = None
+                    run = 0
     for org, months in by_org.items():
         reported = sorted(e["_ym"] for _, e in months)
         for this, nxt in zip(reported, [*reported[1:], None], strict=True):
@@ -242,11 +265,16 @@ def expected_episodes(metrics: dict[tuple[str, date], dict]) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def expected():
+def metrics():
     months = expected_months()
     kpis = expected_kpis()
-    metrics = {key: {**months[key], **kpis[key]} for key in months}
-    return kpis, expected_episodes(metrics)
+    return kpis, {key: {**months[key], **kpis[key]} for key in months}
+
+
+@pytest.fixture(scope="module")
+def expected(metrics):
+    kpis, values = metrics
+    return kpis, expected_episodes(values)
 
 
 # --- KPIs ---------------------------------------------------------------------------------------
@@ -298,6 +326,31 @@ def test_episodes_equal_python(warehouse, expected):
         assert same(r["opening_value"], e["opening_value"]), key
 
 
+def test_persistence_is_set_by_dbt_vars(tmp_path, metrics):
+    """With warning_open_months = warning_close_months = 1 an episode opens in the first month
+    past a threshold and closes in the first back inside; the default (3 and 3) gives fewer,
+    longer episodes on the same borrowers."""
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        write_raw(con)
+    project = project_with_covenants(tmp_path, covenant_rows())
+    config = project / "dbt_project.yml"
+    config.write_text(
+        config.read_text()
+        .replace("warning_open_months: 3", "warning_open_months: 1")
+        .replace("warning_close_months: 3", "warning_close_months: 1")
+    )
+    dbt_build.build(dbt_build.duckdb_target(path), "symetrisk_raw", project_dir=project)
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = fetch(con, "select * from analytics.fct_warning_episodes "
+                          "where flag not like 'covenant_%'")  # fmt: skip
+    got = {(r["organization_number"], r["flag"], r["opened_month"]): r["closed_month"]
+           for r in rows}  # fmt: skip
+    want = {episode_key(e): e["closed"] for e in expected_episodes(metrics[1], 1, 1)}
+    assert got == want
+    assert len(want) > len(expected_episodes(metrics[1]))
+
+
 def test_events_are_openings_and_escalations(warehouse, expected):
     rows = fetch(warehouse, "select * from analytics.fct_early_warnings "
                             "where flag not like 'covenant_%'")  # fmt: skip
@@ -319,7 +372,7 @@ FLAG_PAIRS = {
     "operating_loss_t12m": ("negative_equity", "healthy"),
     "low_cash_cover": ("burning", "healthy"),
     "short_cash_runway": ("burning", "healthy"),
-    "low_interest_coverage": ("thin_equity", "healthy_thin_margin"),
+    "low_interest_coverage": ("sliding", "healthy_thin_margin"),
     "high_leverage": ("leveraged", "healthy"),
     "payables_stretch": ("stretching", "healthy"),
     "public_duties_arrears": ("duties_arrears", "healthy"),

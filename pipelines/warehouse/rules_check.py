@@ -30,6 +30,8 @@ METRICS = {
     "net_interest_bearing_debt": "fct_borrower_kpis",
     "nibd_to_ebitda": "fct_borrower_kpis",
     "interest_coverage": "fct_borrower_kpis",
+    "ebitda_interest_coverage": "fct_borrower_kpis",
+    "cash_cover_months_smoothed": "fct_borrower_kpis",
     "days_sales_outstanding": "fct_borrower_kpis",
     "days_payables_outstanding": "fct_borrower_kpis",
     "inventory_days": "fct_borrower_kpis",

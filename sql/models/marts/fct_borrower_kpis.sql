@@ -20,7 +20,11 @@ rolling as (
         sum(financial_expenses) over {{ last_calendar_months(12) }} as financial_expenses_12,
         sum(cost_of_goods_sold) over {{ last_calendar_months(12) }} as cost_of_goods_sold_12,
         sum(cost_of_goods_sold + other_operating_expenses) over {{ last_calendar_months(12) }} as purchases_12,
+        count(operating_expenses) over {{ last_calendar_months(12) }} as opex_months_12,
+        avg(operating_expenses) over {{ last_calendar_months(12) }} as opex_avg_12,
         count(operating_result) over {{ last_calendar_months(3) }} as months_3,
+        count(cash_and_bank) over {{ last_calendar_months(3) }} as cash_months_3,
+        avg(cash_and_bank) over {{ last_calendar_months(3) }} as cash_avg_3,
         avg(operating_result + depreciation) over {{ last_calendar_months(3) }} as ebitda_avg_3,
         avg(accounts_payable) over {{ last_calendar_months(3) }} as accounts_payable_avg_3,
         avg(public_duties_payable) over {{ last_calendar_months(3) }} as public_duties_avg_3
@@ -58,6 +62,21 @@ kpis as (
         case when months_12 = 12 and financial_expenses_12 > 0
             then operating_result_12 / financial_expenses_12
         end as interest_coverage,
+
+        -- ebitda_interest_coverage: EBITDA over the 12 months / financial expenses over the
+        --   same months (what the cash from operations pays of the interest); null unless those
+        --   expenses are above zero.
+        case when months_12 = 12 and financial_expenses_12 > 0
+            then ebitda_12 / financial_expenses_12
+        end as ebitda_interest_coverage,
+
+        -- cash_cover_months_smoothed: the average cash and bank over the 3 months / the average
+        --   monthly operating expenses over the 12 months: cash cover without the seasons (a
+        --   month's low cash or a peak month's costs); null unless all 15 values are there and
+        --   those expenses are above zero.
+        case when cash_months_3 = 3 and opex_months_12 = 12 and opex_avg_12 > 0
+            then cash_avg_3 / opex_avg_12
+        end as cash_cover_months_smoothed,
 
         -- days_sales_outstanding: accounts receivable / operating revenue over the 12 months
         --   × 365; null unless that revenue is above zero.

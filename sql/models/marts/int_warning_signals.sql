@@ -3,6 +3,10 @@
 -- when past the watch threshold, 0 otherwise. Flags come from the seed warning_rules.csv (one
 -- metric, a comparison and a watch and/or act threshold each), and from covenants.csv: every
 -- covenant is a flag 'covenant_<metric>' at act when breached.
+-- open_after_months / close_after_months: how many reported months in a row past a threshold
+-- open an episode, and back inside close it (fct_warning_episodes): the vars
+-- warning_open_months and warning_close_months for the rules; 1 and 1 for covenants (a
+-- breach of the loan agreement counts at once).
 with rules as (
     select
         flag,
@@ -28,7 +32,9 @@ rule_signals as (
             when {{ breaches('v.value', 'r.comparison', 'r.act_threshold') }} then 2
             when {{ breaches('v.value', 'r.comparison', 'r.watch_threshold') }} then 1
             else 0
-        end as level
+        end as level,
+        {{ var('warning_open_months', 3) }} as open_after_months,
+        {{ var('warning_close_months', 3) }} as close_after_months
     from {{ ref('int_borrower_metrics') }} as v
     inner join rules as r on r.metric = v.metric
 ),
@@ -44,7 +50,9 @@ covenant_signals as (
         value,
         cast(null as {{ double_type() }}) as watch_threshold,
         threshold as act_threshold,
-        case when breached then 2 else 0 end as level
+        case when breached then 2 else 0 end as level,
+        1 as open_after_months,
+        1 as close_after_months
     from {{ ref('fct_covenant_tests') }}
     where value is not null
 )

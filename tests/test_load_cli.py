@@ -3,7 +3,10 @@ refused before any request, and failures told in one line that names the setting
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
+import sys
 
 import pytest
 from conftest import use_api
@@ -45,6 +48,23 @@ def test_fresh_checkout_runs_the_sandbox_and_says_where_the_warehouse_is(clean_e
     assert command[1:3] == ["sql", "--destination"] and command[3] == "data/symetrisk.duckdb"
     assert cli.main(command[1:]) == 0
     assert "newest" in capsys.readouterr().out
+
+
+@pytest.mark.e2e
+def test_a_clean_run_writes_only_our_own_lines_to_stderr(clean_env):
+    """A nightly log holds what the run says, not library warnings: a clean sandbox run (its own
+    process, as cron starts it) twice, the second incremental, with dlt's log at its default."""
+    args = [sys.executable, "-m", "pipelines.cli", "run", "--quiet", "--no-models"]
+    args += ["--sandbox-borrowers", "8", "--sandbox-months", "14"]
+    for _ in range(2):
+        run = subprocess.run(
+            args, capture_output=True, text=True, env=dict(os.environ), timeout=300
+        )
+        assert run.returncode == 0, run.stderr
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        strange = [line for line in lines if "WARNING" in line or "|dlt|" in line]
+        assert not strange, strange
+        assert "Traceback" not in run.stderr
 
 
 @pytest.mark.e2e

@@ -386,7 +386,7 @@ VERSION_KEY = "content_hash"
 def with_hashes(snapshots: pa.Table, hashes: list[str]) -> pa.Table:
     """The snapshot rows with their content hashes (row order) as the column `content_hash`."""
     return snapshots.append_column(
-        pa.field(VERSION_KEY, pa.string(), nullable=False), pa.array(hashes, pa.string())
+        pa.field(VERSION_KEY, pa.string()), pa.array(hashes, pa.string())
     )
 
 

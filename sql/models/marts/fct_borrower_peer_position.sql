@@ -15,6 +15,8 @@ with ranked as (
             partition by month_end, nace_section, metric order by value
         ) as peer_rank
     from {{ ref('int_peer_values') }}
+    -- only the ratios this model places (ranked per metric, so the others change nothing)
+    where metric in ('equity_ratio', 'operating_margin_t12m', 'cash_cover_months')
 ),
 
 usable as (

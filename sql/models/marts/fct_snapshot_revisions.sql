@@ -9,18 +9,28 @@
 -- <figure>_change: newest minus first, in NOK; null when either is unknown.
 -- operating_revenue_change_pct: that change over the first version's revenue; null unless the
 --   first version's revenue is positive.
-with ranked as (
+with revised as (
+    -- the months with more than one version (most have one: ranking only these is cheaper)
+    select organization_number, month_end
+    from {{ ref('stg_accounting_snapshot_versions') }}
+    group by organization_number, month_end
+    having count(*) > 1
+),
+
+ranked as (
     select
-        *,
+        v.*,
         row_number() over (
-            partition by organization_number, month_end order by first_seen_at, updated_at
+            partition by v.organization_number, v.month_end order by v.first_seen_at, v.updated_at
         ) as first_rank,
         row_number() over (
-            partition by organization_number, month_end
-            order by first_seen_at desc nulls last, updated_at desc nulls last
+            partition by v.organization_number, v.month_end
+            order by v.first_seen_at desc nulls last, v.updated_at desc nulls last
         ) as last_rank,
-        count(*) over (partition by organization_number, month_end) as versions
-    from {{ ref('stg_accounting_snapshot_versions') }}
+        count(*) over (partition by v.organization_number, v.month_end) as versions
+    from {{ ref('stg_accounting_snapshot_versions') }} as v
+    inner join revised as r
+        on r.organization_number = v.organization_number and r.month_end = v.month_end
 ),
 
 first_version as (

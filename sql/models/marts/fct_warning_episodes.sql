@@ -18,102 +18,173 @@
 -- var('stale_data_months') (default 2) months in a row passed without a snapshot and closes
 -- with the next snapshot (severity act); consent_revoked opens in the month a relationship
 -- was revoked (watch) and stays open.
-with signals as (
-    select
-        *,
-        case when level > 0 then 1 else 0 end as is_past,
-        row_number() over (partition by organization_number, flag order by month_number)
-            as row_index
+-- How it is computed (fast at a million snapshots: the month-by-month state machine is worked
+-- out on runs and triggers, a few rows per borrower and flag, not on every month's full row):
+-- number each borrower's and flag's reported months (row_index); cut them into runs of months
+-- in a row on the same side of the threshold; a run long enough triggers "open" (its
+-- open_after_months-th month) or "close" (its close_after_months-th month); the state in a
+-- month is that of the last trigger at or before it, so the triggers that change the state
+-- open and close the episodes; the months from one opening up to the next are its months.
+with candidates as (
+    -- the borrowers' flags with at least open_after_months months past a threshold (any other
+    -- never opens an episode: most never do, so the rest is worked out for few rows)
+    select organization_number, flag
     from {{ ref('int_warning_signals') }}
+    group by organization_number, flag
+    having sum(case when level > 0 then 1 else 0 end) >= min(open_after_months)
 ),
 
--- runs of consecutive reported months on the same side of the threshold, and each month's
--- position in its run
+signals as (
+    select
+        s.organization_number,
+        s.flag,
+        s.month_number,
+        s.month_end,
+        s.open_after_months,
+        s.close_after_months,
+        case when s.level > 0 then 1 else 0 end as is_past,
+        row_number() over (partition by s.organization_number, s.flag order by s.month_number)
+            as row_index
+    from {{ ref('int_warning_signals') }} as s
+    inner join candidates as c
+        on c.organization_number = s.organization_number and c.flag = s.flag
+),
+
+-- runs of consecutive reported months on the same side of the threshold
 runs as (
     select
-        *,
-        row_index - row_number() over (
-            partition by organization_number, flag, is_past order by month_number
-        ) as run_id
-    from signals
-),
-
-positioned as (
-    select
-        *,
-        row_number() over (
-            partition by organization_number, flag, is_past, run_id order by month_number
-        ) as run_position
-    from runs
-),
-
--- a month that completes a run long enough to open (1) or to close (0) an episode; every
--- later month takes the state of the last such month
-triggers as (
-    select
-        *,
-        case
-            when is_past = 1 and run_position = open_after_months then 1
-            when is_past = 0 and run_position = close_after_months then 0
-        end as trigger_state
-    from positioned
-),
-
-trigger_groups as (
-    select
-        *,
-        sum(case when trigger_state is not null then 1 else 0 end) over (
-            partition by organization_number, flag order by month_number
-            rows between unbounded preceding and current row
-        ) as trigger_number
-    from triggers
-),
-
-states as (
-    select
-        *,
-        coalesce(
-            max(trigger_state) over (partition by organization_number, flag, trigger_number), 0
-        ) as in_episode
-    from trigger_groups
-),
-
-numbered as (
-    select
-        *,
-        sum(case when in_episode = 1 and coalesce(previous_state, 0) = 0 then 1 else 0 end) over (
-            partition by organization_number, flag order by month_number
-            rows between unbounded preceding and current row
-        ) as episode_number
+        organization_number,
+        flag,
+        is_past,
+        min(row_index) as first_index,
+        count(*) as run_length,
+        min(open_after_months) as open_after_months,
+        min(close_after_months) as close_after_months
     from (
         select
             *,
-            lag(in_episode) over (partition by organization_number, flag order by month_number)
-                as previous_state
-        from states
-    ) as s
+            row_index - row_number() over (
+                partition by organization_number, flag, is_past order by month_number
+            ) as run_id
+        from signals
+    ) as r
+    group by organization_number, flag, is_past, run_id
+),
+
+-- the month that completes a run long enough to open (1) or to close (0) an episode
+triggers as (
+    select
+        organization_number,
+        flag,
+        first_index + open_after_months - 1 as trigger_index,
+        1 as trigger_state
+    from runs
+    where is_past = 1 and open_after_months >= 1 and run_length >= open_after_months
+    union all
+    select
+        organization_number,
+        flag,
+        first_index + close_after_months - 1 as trigger_index,
+        0 as trigger_state
+    from runs
+    where is_past = 0 and close_after_months >= 1 and run_length >= close_after_months
+),
+
+-- the triggers that change the state (every later month takes it up to the next one): they
+-- alternate, an opening (0 -> 1) first
+changes as (
+    select
+        t.organization_number,
+        t.flag,
+        t.trigger_index,
+        t.trigger_state,
+        s.month_number,
+        s.month_end
+    from (
+        select
+            *,
+            lag(trigger_state) over (
+                partition by organization_number, flag order by trigger_index
+            ) as previous_state
+        from triggers
+    ) as t
+    inner join signals as s
+        on s.organization_number = t.organization_number
+        and s.flag = t.flag
+        and s.row_index = t.trigger_index
+    where t.trigger_state <> coalesce(t.previous_state, 0)
+),
+
+-- per episode: the month it opened, the month it closed (the next change) and the month the
+-- next episode opened (the change after that): its months run up to that one
+episodes as (
+    select *
+    from (
+        select
+            organization_number,
+            flag,
+            trigger_state,
+            month_number as opened_month_number,
+            month_end as opened_month,
+            lead(month_number) over (
+                partition by organization_number, flag order by trigger_index
+            ) as closed_month_number,
+            lead(month_end) over (
+                partition by organization_number, flag order by trigger_index
+            ) as closed_month,
+            lead(month_number, 2) over (
+                partition by organization_number, flag order by trigger_index
+            ) as next_opened_month_number
+        from changes
+    ) as c
+    where trigger_state = 1
+),
+
+-- every month of every episode, and whether the episode was open in it (from its opening up
+-- to the month it closed)
+episode_months as (
+    select
+        e.organization_number,
+        e.flag,
+        e.opened_month,
+        e.closed_month,
+        s.metric,
+        s.comparison,
+        s.watch_threshold,
+        s.act_threshold,
+        s.month_end,
+        s.level,
+        s.value,
+        case
+            when e.closed_month_number is null or s.month_number < e.closed_month_number then 1
+            else 0
+        end as in_episode
+    from episodes as e
+    inner join {{ ref('int_warning_signals') }} as s
+        on s.organization_number = e.organization_number
+        and s.flag = e.flag
+        and s.month_number >= e.opened_month_number
+        and (e.next_opened_month_number is null or s.month_number < e.next_opened_month_number)
 ),
 
 grouped as (
     select
         organization_number,
         flag,
-        episode_number,
+        opened_month,
+        closed_month,
         min(metric) as metric,
         min(comparison) as comparison,
         min(watch_threshold) as watch_threshold,
         min(act_threshold) as act_threshold,
-        min(case when in_episode = 1 then month_end end) as opened_month,
-        min(case when in_episode = 0 then month_end end) as closed_month,
         max(case when in_episode = 1 then level end) as peak_level,
         min(case when in_episode = 1 and level = 2 then month_end end) as act_month,
         max(case when in_episode = 1 and level > 0 then month_end end) as last_flagged_month,
         sum(case when in_episode = 1 and level > 0 then 1 else 0 end) as months_flagged,
         min(case when in_episode = 1 and level > 0 then value end) as lowest_value,
         max(case when in_episode = 1 and level > 0 then value end) as highest_value
-    from numbered
-    where episode_number > 0
-    group by organization_number, flag, episode_number
+    from episode_months
+    group by organization_number, flag, opened_month, closed_month
 ),
 
 metric_episodes as (
@@ -134,13 +205,15 @@ metric_episodes as (
         l.value as last_value,
         g.months_flagged
     from grouped as g
-    inner join numbered as o
+    inner join episode_months as o
         on o.organization_number = g.organization_number
         and o.flag = g.flag
+        and o.opened_month = g.opened_month
         and o.month_end = g.opened_month
-    inner join numbered as l
+    inner join episode_months as l
         on l.organization_number = g.organization_number
         and l.flag = g.flag
+        and l.opened_month = g.opened_month
         and l.month_end = g.last_flagged_month
 ),
 

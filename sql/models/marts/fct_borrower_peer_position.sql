@@ -10,7 +10,11 @@ with ranked as (
         month_end,
         nace_section,
         metric,
-        count(*) over (partition by month_end, nace_section, metric) as peers,
+        -- the whole partition, written with percent_rank's ordering so both share one sort
+        count(*) over (
+            partition by month_end, nace_section, metric order by value
+            rows between unbounded preceding and unbounded following
+        ) as peers,
         percent_rank() over (
             partition by month_end, nace_section, metric order by value
         ) as peer_rank

@@ -11,7 +11,7 @@
 --   first version's revenue is positive.
 with revised as (
     -- the months with more than one version (most have one: ranking only these is cheaper)
-    select organization_number, month_end
+    select organization_number, month_end, count(*) as versions
     from {{ ref('stg_accounting_snapshot_versions') }}
     group by organization_number, month_end
     having count(*) > 1
@@ -27,7 +27,7 @@ ranked as (
             partition by v.organization_number, v.month_end
             order by v.first_seen_at desc nulls last, v.updated_at desc nulls last
         ) as last_rank,
-        count(*) over (partition by v.organization_number, v.month_end) as versions
+        r.versions
     from {{ ref('stg_accounting_snapshot_versions') }} as v
     inner join revised as r
         on r.organization_number = v.organization_number and r.month_end = v.month_end

@@ -52,7 +52,7 @@ with wide as (
 
 tested as (
     select metric from {{ ref('warning_rules') }}
-    union
+    union all
     select metric from {{ ref('covenants') }}
 )
 {% for metric in metrics %}

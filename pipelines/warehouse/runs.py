@@ -236,6 +236,8 @@ def _store(record: RunRecord, options: Any, hidden: list[str]) -> None:
     try:
         write(record, options.destination, options.dataset, options.pipelines_dir)
     except Exception as exc:  # noqa: BLE001 - the run's own outcome matters more
+        if record.outcome == FAILED:
+            return  # its cause is already said, and the run journal holds the record for status
         text = mask(first_line(exc), hidden)
         print(f"run history not written ({TABLE} table): {text}", file=sys.stderr)
 

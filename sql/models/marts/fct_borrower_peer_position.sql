@@ -27,20 +27,33 @@ usable as (
     select *
     from ranked
     where peers >= {{ var('peer_min_borrowers', 5) }}
+),
+
+-- one row per borrower and month with its ratios' places, before the join (fewer rows to join)
+positions as (
+    select
+        organization_number,
+        month_end,
+        max(case when metric = 'equity_ratio' then peer_rank end) as equity_ratio_peer_percentile,
+        max(case when metric = 'operating_margin_t12m' then peer_rank end)
+            as operating_margin_peer_percentile,
+        max(case when metric = 'cash_cover_months' then peer_rank end)
+            as cash_cover_peer_percentile,
+        max(case when metric = 'equity_ratio' then peers end) as equity_ratio_peers
+    from usable
+    group by organization_number, month_end
 )
 
 select
     m.organization_number,
     m.month_end,
     coalesce(d.nace_section, 'unknown') as nace_section,
-    max(case when u.metric = 'equity_ratio' then u.peer_rank end) as equity_ratio_peer_percentile,
-    max(case when u.metric = 'operating_margin_t12m' then u.peer_rank end)
-        as operating_margin_peer_percentile,
-    max(case when u.metric = 'cash_cover_months' then u.peer_rank end)
-        as cash_cover_peer_percentile,
-    max(case when u.metric = 'equity_ratio' then u.peers end) as equity_ratio_peers
+    max(p.equity_ratio_peer_percentile) as equity_ratio_peer_percentile,
+    max(p.operating_margin_peer_percentile) as operating_margin_peer_percentile,
+    max(p.cash_cover_peer_percentile) as cash_cover_peer_percentile,
+    max(p.equity_ratio_peers) as equity_ratio_peers
 from {{ ref('fct_borrower_month') }} as m
 left join {{ ref('dim_borrower') }} as d on d.organization_number = m.organization_number
-left join usable as u
-    on u.organization_number = m.organization_number and u.month_end = m.month_end
+left join positions as p
+    on p.organization_number = m.organization_number and p.month_end = m.month_end
 group by m.organization_number, m.month_end, coalesce(d.nace_section, 'unknown')

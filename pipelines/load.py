@@ -33,7 +33,12 @@ from pipelines.run_checks import (
 )
 from pipelines.symetrisk import settings
 from pipelines.symetrisk.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from pipelines.warehouse.destination import duckdb_path, resolve_destination, warehouse_file
+from pipelines.warehouse.destination import (
+    add_warehouse_arguments,
+    duckdb_path,
+    resolve_destination,
+    warehouse_file,
+)
 from pipelines.warehouse.runlock import BUSY_EXIT
 
 EXAMPLES = """examples:
@@ -64,23 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ORG",
         help="load only these borrowers (9-digit organisation numbers)",
     )
-    parser.add_argument(
-        "--dataset",
-        default=settings.DATASET_NAME,
-        help="dataset (schema) of the raw tables (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--destination",
-        default=os.environ.get("SYMETRISK_DESTINATION") or None,
-        help="a DuckDB file (path ending in .duckdb) or a dlt destination name such as "
-        f"motherduck or postgres (default: {settings.DEFAULT_WAREHOUSE}, or "
-        "DESTINATION__DUCKDB__CREDENTIALS)",
-    )
-    parser.add_argument(
-        "--pipelines-dir",
-        default=os.environ.get("SYMETRISK_PIPELINES_DIR", settings.DEFAULT_PIPELINES_DIR),
-        help="where dlt keeps its working state (default: %(default)s)",
-    )
+    add_warehouse_arguments(parser)
     parser.add_argument(
         "--lookback-months",
         type=whole_number(0),

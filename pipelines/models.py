@@ -11,11 +11,11 @@ so readers see the previous build or the whole new one.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from pipelines.symetrisk import settings
+from pipelines.warehouse.destination import add_warehouse_arguments
 
 EXAMPLES = """\
 examples:
@@ -27,19 +27,8 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--destination",
-        default=os.environ.get("SYMETRISK_DESTINATION") or None,
-        help="a DuckDB file (path ending in .duckdb) or a dlt destination name such as postgres "
-        f"(default: {settings.DEFAULT_WAREHOUSE}, or DESTINATION__DUCKDB__CREDENTIALS)",
-    )
     parser.add_argument("--database", metavar="PATH", help="a DuckDB file (as --destination)")
-    parser.add_argument(
-        "--dataset",
-        "--raw-schema",
-        default=settings.DATASET_NAME,
-        help="dataset (schema) of the raw tables (default: %(default)s)",
-    )
+    add_warehouse_arguments(parser, "--raw-schema")
     parser.add_argument(
         "--select", nargs="+", metavar="NODE", help="dbt node selection (default: everything)"
     )
@@ -48,11 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="instead of building, generate dbt's docs site (lineage, every column described) "
         "into DIR from the published warehouse (`make docs`: data/dbt-docs)",
-    )
-    parser.add_argument(
-        "--pipelines-dir",
-        default=os.environ.get("SYMETRISK_PIPELINES_DIR", settings.DEFAULT_PIPELINES_DIR),
-        help="where dlt keeps its working state (default: %(default)s)",
     )
 
 

@@ -12,12 +12,12 @@ file is held by a writing process."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 import duckdb
 
 from pipelines.warehouse import WarehouseBusy, WarehouseMissing, open_marts
+from pipelines.warehouse.destination import add_warehouse_arguments
 from pipelines.warehouse.runlock import BUSY_EXIT
 
 REFUSED = (duckdb.PermissionException,)
@@ -34,20 +34,7 @@ EXAMPLES = """examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", help="one SQL statement")
     parser.add_argument("--database", help="DuckDB file (default: data/symetrisk.duckdb)")
-    parser.add_argument(
-        "--destination",
-        default=os.environ.get("SYMETRISK_DESTINATION") or None,
-        help="a DuckDB file (ending in .duckdb) or a dlt destination name such as postgres, "
-        "as for `symetrisk run`",
-    )
-    parser.add_argument(
-        "--dataset", default="symetrisk_raw", help="raw dataset (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--pipelines-dir",
-        default=os.environ.get("SYMETRISK_PIPELINES_DIR", "data/dlt"),
-        help="where dlt keeps its working state (default: %(default)s)",
-    )
+    add_warehouse_arguments(parser)
     parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     parser.add_argument("--max-rows", type=int, default=40, help="rows shown as a table")
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -35,6 +34,7 @@ from typing import Any
 
 from pipelines.orgnr import InvalidOrgNumber, validate_all
 from pipelines.symetrisk import settings
+from pipelines.warehouse.destination import add_warehouse_arguments
 from pipelines.warehouse.runlock import busy_message
 from pipelines.warehouse.runs import OK, PARTIAL
 from pipelines.warehouse.runs import TABLE as RUNS_TABLE
@@ -58,21 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="DuckDB warehouse (default: $DESTINATION__DUCKDB__CREDENTIALS or "
         f"{settings.DEFAULT_WAREHOUSE})",
     )
-    parser.add_argument(
-        "--destination",
-        default=os.environ.get("SYMETRISK_DESTINATION") or None,
-        help="a DuckDB file (ending in .duckdb) or a dlt destination name such as postgres, "
-        "as for `symetrisk run`",
-    )
-    parser.add_argument(
-        "--dataset", default=settings.DATASET_NAME, help="schema of the raw tables (%(default)s)"
-    )
-    parser.add_argument(
-        "--pipelines-dir",
-        default=os.environ.get("SYMETRISK_PIPELINES_DIR", settings.DEFAULT_PIPELINES_DIR),
-        help="dlt's working dir of `symetrisk run`, which holds the run journal "
-        "(default: %(default)s)",
-    )
+    add_warehouse_arguments(parser)
     parser.add_argument(
         "--pending-days",
         type=int,

@@ -6,6 +6,7 @@ beside it (pipelines/warehouse/publish.py), which is published when a run succee
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,26 @@ def masked(destination: str | None) -> str:
     import re
 
     return re.sub(r"(://[^/:@\s]*:)[^@\s]*@", r"\1***@", str(destination or ""))
+
+
+def add_warehouse_arguments(parser: argparse.ArgumentParser, *dataset_aliases: str) -> None:
+    """--destination, --dataset and --pipelines-dir: the same for every command that touches
+    the warehouse (run, models, sql, status), so they all find the same one."""
+    parser.add_argument(
+        "--destination",
+        default=os.environ.get("SYMETRISK_DESTINATION") or None,
+        help="a DuckDB file (path ending in .duckdb) or a dlt destination name such as "
+        f"motherduck or postgres (default: $SYMETRISK_DESTINATION, "
+        f"DESTINATION__DUCKDB__CREDENTIALS or {settings.DEFAULT_WAREHOUSE})",
+    )
+    parser.add_argument(
+        "--dataset",
+        *dataset_aliases,
+        default=settings.DATASET_NAME,
+        help="dataset (schema) of the raw tables (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--pipelines-dir",
+        default=os.environ.get("SYMETRISK_PIPELINES_DIR", settings.DEFAULT_PIPELINES_DIR),
+        help="where dlt keeps its working state and the run journal (default: %(default)s)",
+    )

@@ -32,7 +32,7 @@ from pipelines.symetrisk.snapshots import (
 
 
 def drain(server_list: list[Any], limit: int, between_pages=None, clamp: int | None = None):
-    """Drive a SkipPaginator against an in-memory list the way RESTClient.paginate does."""
+    """Drive a SkipPaginator against an in-memory list the way Api.pages does."""
     paginator = SkipPaginator(limit=limit)
     paginator._has_next_page = True
     paginator.current_value = 0

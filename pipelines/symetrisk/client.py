@@ -1,12 +1,11 @@
 """The HTTP side of the source. Every GET (pages and single objects, the volume of a load) goes
 through the lean transport in transport.py; writes (POST) go through dlt's requests Client
-(retries with backoff that honour Retry-After) and RESTClient, extended in three named places:
+(retries with backoff that honour Retry-After) and RESTClient, extended in two named places:
 
 - `SymetriskSession.send`: one shared rate limit for all threads, a pause for every thread after
   a 429, request and retry counting, and one token renewal + resend after a 401;
 - `retry_on_broken_json`: a 200 whose body is not JSON (cut short, garbled) is retried like a
-  5xx; the parsed body is kept on the response so nothing parses it twice (orjson, fast);
-- `ApiRestClient`: reads the parsed body.
+  5xx; the parsed body is kept on the response so nothing parses it twice (orjson, fast).
 
 Both paths share one auth, one limiter and one set of counters; `explain` words what a failure
 means for the person running the load, whichever path it came from."""
@@ -198,17 +197,6 @@ class SymetriskHttp(Client):
         return session
 
 
-class ApiRestClient(RESTClient):
-    """dlt's RESTClient reading page data from the body parsed once by the retry check."""
-
-    def extract_response(self, response: Response, data_selector: Any) -> list[Any]:
-        body = response_json(response)
-        if data_selector == "items" and isinstance(body, dict):
-            items = body.get("items")
-            return items if isinstance(items, list) else []
-        return super().extract_response(response, data_selector)
-
-
 class Api:
     """The Symetrisk API as the resources see it: JSON objects and pages of items, from any
     thread, with one auth, one limiter and one set of counters."""
@@ -284,15 +272,14 @@ class Api:
         self._local = threading.local()
 
     @property
-    def rest(self) -> ApiRestClient:
-        """This thread's RESTClient (its own session, shared pool, auth and limiter)."""
+    def rest(self) -> RESTClient:
+        """This thread's RESTClient for writes (its own session, shared pool, auth, limiter)."""
         client = getattr(self._local, "rest", None)
         if client is None:
-            client = self._local.rest = ApiRestClient(
+            client = self._local.rest = RESTClient(
                 base_url=self.base_url,
                 auth=self.auth,
                 session=self.http.session,
-                data_selector="items",
                 config=self._runtime_config,
             )
         return client
@@ -421,7 +408,6 @@ def error_message(exc: BaseException) -> str:
 
 __all__ = [
     "Api",
-    "ApiRestClient",
     "BrokenJsonError",
     "RateLimiter",
     "SymetriskApiError",

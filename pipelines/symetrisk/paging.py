@@ -12,10 +12,7 @@ where a live list needs more care:
 
 from __future__ import annotations
 
-from typing import Any
-
 from dlt.sources.helpers.rest_client.paginators import OffsetPaginator
-from requests import Request, Response
 
 
 class SkipPaginator(OffsetPaginator):
@@ -25,27 +22,12 @@ class SkipPaginator(OffsetPaginator):
             offset=0,
             offset_param="skip",
             limit_param="limit",
-            total_path=None,  # read by update_state from the parsed body (no jsonpath per page)
+            total_path=None,  # Api.pages passes the total it read from the parsed body
             stop_after_empty_page=True,
         )
-        self.fixed_max_pages = max_pages
         self.pages_read = 0
         self.last_total: int | None = None
         self.max_pages = max_pages
-
-    def init_request(self, request: Request) -> None:
-        self.pages_read = 0
-        self.last_total = None
-        self.max_pages = self.fixed_max_pages
-        super().init_request(request)
-
-    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
-        from .client import response_json  # late: client imports this module
-
-        body = response_json(response)
-        metadata = body.get("metadata") if isinstance(body, dict) else None
-        total = metadata.get("totalItems") if isinstance(metadata, dict) else None
-        self.advance(len(data or []), None if total is None else int(total))
 
     def advance(self, returned: int, total: int | None) -> None:
         """Move past one page of `returned` items of a list that now holds `total` items."""

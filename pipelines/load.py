@@ -483,6 +483,7 @@ def build_models_after_load(pipeline: Any, dataset: str) -> str:
     very file dlt wrote); one line for the summary."""
     from pipelines.warehouse import dbt_build
     from pipelines.warehouse.missing_lines import MissingLines, check_pipeline
+    from pipelines.warehouse.runs import first_line
 
     try:
         check_pipeline(pipeline, dataset)
@@ -496,7 +497,7 @@ def build_models_after_load(pipeline: Any, dataset: str) -> str:
             f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
         )
     except Exception as exc:  # noqa: BLE001 - the load landed; say what broke in the models
-        return f"models FAILED: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        return f"models FAILED: {first_line(exc)}"
     return report.summary()
 
 

@@ -19,6 +19,7 @@ import duckdb
 from pipelines.warehouse import WarehouseBusy, WarehouseMissing, open_marts
 from pipelines.warehouse.destination import add_warehouse_arguments
 from pipelines.warehouse.runlock import BUSY_EXIT
+from pipelines.warehouse.runs import first_line
 
 REFUSED = (duckdb.PermissionException,)
 READ_ONLY_HINTS = ("read-only mode", "configuration has been locked", "disabled by configuration")
@@ -62,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
             relation.show(max_rows=args.max_rows, max_width=200)
         return 0
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         if isinstance(exc, REFUSED) or any(hint in first for hint in READ_ONLY_HINTS):
             print(
                 "error: refused: `symetrisk sql` is read-only (no writes, no other files, "
@@ -93,7 +94,7 @@ def remote_query(args: argparse.Namespace) -> int:
             return 0
         frame = pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
     except Exception as exc:  # noqa: BLE001 - the database's error, one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         refused = "read-only transaction" in first
         prefix = "refused: `symetrisk sql` is read-only: " if refused else ""
         print(f"error: {prefix}{first}", file=sys.stderr)

@@ -16,6 +16,7 @@ import duckdb
 
 from pipelines.warehouse.destination import default_database
 from pipelines.warehouse.runlock import busy_message
+from pipelines.warehouse.runs import first_line
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # DuckDB settings of a locked-down reader: no other files, databases or extensions, and no way
@@ -73,7 +74,7 @@ def open_marts(
         con = _connect(path)
     except duckdb.Error as exc:
         message = busy_message(exc, reading=True)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise WarehouseBusy(message or f"cannot open {path}: {first}") from None
     found = con.execute(
         "select count(*) from information_schema.tables where table_schema = ?", [schema]

@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipelines.warehouse.runs import first_line
+
 
 class RemoteError(Exception):
     """The warehouse cannot be reached or read; the message names no credential."""
@@ -76,7 +78,7 @@ def connect(destination: str, dataset: str, pipelines_dir: str, schema: str = "a
             options=f"-c default_transaction_read_only=on -c search_path={schema},{dataset}",
         )
     except psycopg2.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         if target.secret:
             first = first.replace(target.secret, "***")
         raise RemoteError(f"cannot connect to {target.where}: {first}") from None

@@ -31,10 +31,10 @@ def _count(pipeline: Any, load_ids: list[str]) -> dict[str, int]:
         for table in schema.data_table_names():
             if "_dlt_load_id" not in schema.get_table_columns(table):
                 continue
-            name = client.make_qualified_table_name(table)
+            qualified = client.make_qualified_table_name(table)
             try:
                 rows = client.execute_sql(
-                    f"select count(*) from {name} where _dlt_load_id in ({marks})"
+                    f"select count(*) from {qualified} where _dlt_load_id in ({marks})"
                 )
             except Exception:  # noqa: BLE001 - a table not created yet holds none of these rows
                 continue

@@ -34,6 +34,8 @@ with candidates as (
     having sum(case when level > 0 then 1 else 0 end) >= min(open_after_months)
 ),
 
+-- their signals, with all that the episodes take from them (the view int_warning_signals is read
+-- twice: here and for the candidates above)
 signals as (
     select
         s.organization_number,
@@ -42,6 +44,12 @@ signals as (
         s.month_end,
         s.open_after_months,
         s.close_after_months,
+        s.metric,
+        s.comparison,
+        s.watch_threshold,
+        s.act_threshold,
+        s.level,
+        s.value,
         case when s.level > 0 then 1 else 0 end as is_past,
         row_number() over (partition by s.organization_number, s.flag order by s.month_number)
             as row_index
@@ -160,7 +168,8 @@ episode_months as (
             else 0
         end as in_episode
     from episodes as e
-    inner join {{ ref('int_warning_signals') }} as s
+    -- an episode's flag is a candidate's (it had open_after_months months past a threshold)
+    inner join signals as s
         on s.organization_number = e.organization_number
         and s.flag = e.flag
         and s.month_number >= e.opened_month_number

@@ -1,6 +1,9 @@
 -- int_peer_values: the ratios compared across peers, one row per borrower, month end and
 -- metric, with the borrower's NACE section ('unknown' when not known). Feeds fct_peer_month
 -- and fct_borrower_peer_position.
+-- A view, not a table: fct_peer_month and fct_borrower_peer_position read it, and writing its
+-- rows cost more than computing them where they are read.
+{{ config(materialized='view') }}
 with months as (
     select
         m.organization_number,

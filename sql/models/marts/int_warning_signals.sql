@@ -7,6 +7,9 @@
 -- open an episode, and back inside close it (fct_warning_episodes): the vars
 -- warning_open_months and warning_close_months for the rules; 1 and 1 for covenants (a
 -- breach of the loan agreement counts at once).
+-- A view, not a table: fct_warning_episodes and fct_early_warnings read it, and writing its
+-- 7.8 M rows at 1M snapshots cost more than computing them where they are read.
+{{ config(materialized='view') }}
 with rules as (
     select
         flag,

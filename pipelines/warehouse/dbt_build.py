@@ -5,7 +5,8 @@ here, in a temporary directory, from the destination the pipeline itself used (f
 very file dlt wrote, for Postgres dlt's own credentials), so there is no second settings file to
 keep. A password goes to dbt through a DBT_ENV_SECRET_ variable, never into a file or a line of
 output. dbt's target/ (and its parse cache, which saves seconds a build) goes to a directory per
-warehouse under the user's cache (`work_dir`), out of the repository; it writes no log file.
+warehouse under the user's cache (`work_dir`), out of the repository; it writes no log file, and a
+build writes no manifest.json or run_results.json (`docs` writes the manifest).
 
 The output stays ours: `BuildReport.summary()` is one line of models built and tests passed, and a
 failure names the model (or test) file and the database's error in one place (`BuildFailed`).
@@ -287,7 +288,9 @@ def build(
     if swap:
         target = replace(target, output={**target.output, "schema": f"{schema}{BUILDING}"})
         _postgres(target, [f"drop schema if exists {_ident(schema + BUILDING)} cascade"])
-    command = ["build", *(["--select", *select] if select else [])]
+    # no manifest.json or run_results.json: the results come back in-process, and writing them
+    # cost about 0.3 s a build (the parse cache, partial_parse.msgpack, is still written)
+    command = ["build", "--no-write-json", *(["--select", *select] if select else [])]
     result = invoke(target, command, raw_schema, work_dir(target, project_dir), project_dir)
     if isinstance(result.exception, KeyboardInterrupt):
         raise KeyboardInterrupt  # dbt hands Ctrl-C back as a result: stop as Ctrl-C stops

@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--concurrency",
         type=whole_number(1),
         default=settings.DEFAULT_CONCURRENCY,
-        help="per-borrower requests in flight (default: %(default)s)",
+        help="requests in flight at once, all tables together (default: %(default)s)",
     )
     parser.add_argument(
         "--rate-limit",

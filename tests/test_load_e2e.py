@@ -183,6 +183,22 @@ def test_token_expiring_mid_run_still_loads_everything(tmp_path):
         assert assert_snapshots_equal_api(api, tmp_path, approved) > 0
 
 
+def test_concurrency_caps_requests_in_flight_across_tables(tmp_path):
+    """Borrowers' details and accounting pages are read at the same time, and --concurrency
+    caps the requests in flight for all of them together, as the sandbox saw them."""
+    with sandbox(borrowers=60, months=12, latency_ms=30) as sb:
+        api = Api(sb)
+        admin(sb, "/requests/reset")
+        load(sb, tmp_path, concurrency=4)
+        seen = admin(sb, "/requests", "GET")
+        assert seen["peak_in_flight"] == 4
+        windows = seen["first_last_s"]
+        first_page = windows["GET /api/v1/accounting-data/{organization_number}"][0]
+        last_detail = windows["GET /api/v1/borrower/{organization_number}"][1]
+        assert first_page < last_detail
+        assert assert_snapshots_equal_api(api, tmp_path, api.approved()) > 0
+
+
 def test_throttled_api_is_obeyed_and_still_loads_everything(tmp_path):
     with sandbox(borrowers=20, throttle_rps=25) as sb:
         api = Api(sb)

@@ -442,13 +442,20 @@ def test_request_counts_by_route_and_status(start_sandbox):
         bank.get(sb.api_url + "/accounting-data/123")
         bank.get(sb.api_url + "/accounting-data/" + UNKNOWN_ORG)
         seen = requests.get(sb.base_url + "/sandbox/requests").json()
+        windows = seen.pop("first_last_s")
         assert seen == {
             "total": 3,
             "by_endpoint": {
                 "GET /api/v1/accounting-data/{organization_number}": {"400": 1, "404": 1},
                 "GET /api/v1/ping": {"200": 1},
             },
+            "peak_in_flight": 1,  # one after the other
         }
+        pages, ping = (
+            windows["GET /api/v1/accounting-data/{organization_number}"],
+            windows["GET /api/v1/ping"],
+        )
+        assert 0 <= ping[0] == ping[1] <= pages[0] <= pages[1]
         sb.token()
         seen = requests.get(sb.base_url + "/sandbox/requests").json()
         assert seen["by_endpoint"]["POST /oauth2/token"] == {"200": 1}

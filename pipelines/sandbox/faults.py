@@ -69,22 +69,34 @@ class Faults:
 
 
 class RequestLog:
-    """Requests by 'METHOD /route/{template}' and status ('dropped' for a closed connection)."""
+    """Requests by 'METHOD /route/{template}' and status ('dropped' for a closed connection), the
+    most requests seen in flight at once, and when each endpoint was first and last asked
+    (seconds since the last reset): what a client's concurrency really was."""
 
     def __init__(self) -> None:
+        self.in_flight = 0
+        self.reset()
+
+    def reset(self) -> None:
         self.total = 0
         self.by_endpoint: dict[str, Counter] = {}
+        self.peak_in_flight = self.in_flight
+        self.since = time.monotonic()
+        self.first_last: dict[str, list[float]] = {}
+
+    def started(self, endpoint: str) -> None:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        now = round(time.monotonic() - self.since, 3)
+        self.first_last.setdefault(endpoint, [now, now])[1] = now
 
     def record(self, endpoint: str, status: str) -> None:
+        self.in_flight -= 1
         self.total += 1
         counter = self.by_endpoint.get(endpoint)
         if counter is None:
             counter = self.by_endpoint[endpoint] = Counter()
         counter[status] += 1
-
-    def reset(self) -> None:
-        self.total = 0
-        self.by_endpoint.clear()
 
     def as_json(self) -> dict:
         return {
@@ -92,6 +104,8 @@ class RequestLog:
             "by_endpoint": {
                 k: dict(sorted(v.items())) for k, v in sorted(self.by_endpoint.items())
             },
+            "peak_in_flight": self.peak_in_flight,
+            "first_last_s": dict(sorted(self.first_last.items())),
         }
 
 
@@ -154,6 +168,7 @@ class FaultLayer:
             return await self.app(scope, receive, send)
         endpoint = self.endpoint(scope)
         status_seen: list[int] = []
+        self.log.started(endpoint)
 
         async def counting_send(message):
             if message["type"] == "http.response.start":

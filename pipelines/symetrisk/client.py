@@ -267,6 +267,7 @@ class Api:
             max_attempts=max_attempts,
             backoff_factor=backoff_factor,
             max_retry_delay_s=max_retry_delay_s,
+            concurrency=concurrency,
         )
         self._runtime_config = resolve_configuration(RuntimeConfiguration())
         self._local = threading.local()
@@ -354,7 +355,7 @@ def api_error(response: Response) -> HTTPError:
 
 def explain(exc: BaseException, method: str, path: str) -> BaseException:
     """What a failed request means for the person running the load, once retries are spent:
-    a 401 (after the one token renewal) or a write's missing scope is a setting to check, a
+    a 401 (after the token renewals) or a write's missing scope is a setting to check, a
     5xx/429 or no answer is the API failing. A 403/404 stays an HTTPError: the resources skip
     what they may not read. The message never holds a header, so never the token."""
     status = error_status(exc)

@@ -1,13 +1,14 @@
-"""Bounded concurrency for per-borrower calls: at most `workers` calls in flight (each thread
-with its own HTTP session, all under the one rate limit in client.py), results handed back as
-they finish, and never more than a few results waiting, so memory does not grow with the
-portfolio. Stopping early (an error, the generator closed) cancels what has not started."""
+"""Bounded concurrency for per-borrower calls: at most `workers` calls at once (each thread with
+its own connection, all under the one rate limit and in-flight cap of transport.py), results
+handed back as they finish, and never more than a few results waiting, so memory does not grow
+with the portfolio. Stopping early (an error, the generator closed) cancels what has not started."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
+from queue import SimpleQueue
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -20,6 +21,9 @@ def bounded_map(
     """Yield `(item, result, None)` or `(item, None, error)` for every item, in finishing order."""
     workers = max(1, workers)
     stop = threading.Event()
+    # finished calls queue up here (concurrent.futures.wait would re-arm every pending future
+    # for each result: measured a tenth of the extract's Python time at 1,000 borrowers)
+    finished: SimpleQueue[Future[R]] = SimpleQueue()
 
     def call(item: T) -> R:
         if stop.is_set():
@@ -29,23 +33,28 @@ def bounded_map(
     iterator = iter(items)
     pending: dict[Future[R], T] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="symetrisk") as pool:
+
+        def submit(item: T) -> None:
+            future = pool.submit(call, item)
+            pending[future] = item
+            future.add_done_callback(finished.put)
+
         try:
             for item in iterator:
-                pending[pool.submit(call, item)] = item
+                submit(item)
                 if len(pending) >= workers * 2:
                     break
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    item = pending.pop(future)
-                    for next_item in iterator:
-                        pending[pool.submit(call, next_item)] = next_item
-                        break
-                    error = future.exception()
-                    if error is None:
-                        yield item, future.result(), None
-                    else:
-                        yield item, None, error
+                future = finished.get()
+                item = pending.pop(future)
+                for next_item in iterator:
+                    submit(next_item)
+                    break
+                error = future.exception()
+                if error is None:
+                    yield item, future.result(), None
+                else:
+                    yield item, None, error
         finally:
             stop.set()
             for future in pending:

@@ -43,7 +43,7 @@ SETTING_SCOPE = "SOURCES__SYMETRISK__SCOPE"
 MAX_PAGE_SIZE = 100  # largest `limit` the API takes (undocumented; we assume 100 and clamp)
 
 # --- HTTP -------------------------------------------------------------------------------------
-DEFAULT_CONCURRENCY = 16  # per-borrower calls in flight
+DEFAULT_CONCURRENCY = 16  # requests in flight at once, all tables together
 DEFAULT_RATE_LIMIT_RPS = (
     0.0  # requests per second for the whole run; 0 = no cap (429s still obeyed)
 )

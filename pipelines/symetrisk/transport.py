@@ -7,7 +7,9 @@ of the CPU per request), with the same manners:
 - 429, 5xx, no answer (refused, dropped, timed out) and a 2xx whose body is not JSON are retried
   up to `max_attempts` times, waiting `backoff_factor * 2**(attempt - 1)` seconds (or the
   Retry-After), at most `max_retry_delay_s`, as dlt's retry does;
-- one token renewal and resend after a 401;
+- a token renewal and resend after a 401, up to `TOKEN_RENEWALS` times for one request (a token
+  can expire between its renewal and its use; a token refused every time right after it was
+  issued means a setting to check);
 - the connect timeout, and the read timeout as "no byte for that many seconds";
 - proxy and CA-bundle settings from the environment, read once, as requests reads them.
 
@@ -22,6 +24,7 @@ import math
 import os
 import threading
 import time
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlencode
 
@@ -50,6 +53,7 @@ def path_of(url: str | None) -> str:
     return path.split("?", 1)[0]
 
 
+TOKEN_RENEWALS = 3  # per request
 # libcurl's errors that mean the server never answered in time
 _TIMED_OUT = {pycurl.E_OPERATION_TIMEDOUT}
 
@@ -69,6 +73,7 @@ class Transport:
         max_attempts: int,
         backoff_factor: float,
         max_retry_delay_s: float,
+        concurrency: int = 0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.bearer = bearer
@@ -84,6 +89,8 @@ class Transport:
         self.proxy = proxies.get(self.base_url.split(":", 1)[0]) or proxies.get("all")
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         self.ca_bundle = bundle or certifi.where()
+        # resources extract in parallel: all of them together keep at most this many in flight
+        self.in_flight = threading.BoundedSemaphore(concurrency) if concurrency > 0 else None
         self._local = threading.local()
         self._handles: list[pycurl.Curl] = []
         self._handles_lock = threading.Lock()
@@ -108,24 +115,26 @@ class Transport:
         if params:
             url += "?" + urlencode(params)
         sent = 0
-        renewed = False
+        renewals = 0
         attempt = 0
         while True:
             attempt += 1
-            token = self.bearer.current_token() if self.bearer is not None else None
-            self.limiter.acquire()
-            self.stats.request(retry=sent > 0)
-            sent += 1
             try:
-                status, body, header_lines = self._perform(url, token)
+                with self.in_flight or nullcontext():
+                    # the token is read once a slot is free, so it is as fresh as it can be
+                    token = self.bearer.current_token() if self.bearer is not None else None
+                    self.limiter.acquire()
+                    self.stats.request(retry=sent > 0)
+                    sent += 1
+                    status, body, header_lines = self._perform(url, token)
             except pycurl.error as exc:
                 if attempt >= self.max_attempts:
                     raise _no_answer(exc, url) from None
                 self._wait(attempt, None)
                 continue
             self.stats.status(status)
-            if status == 401 and self.bearer is not None and not renewed:
-                renewed = True
+            if status == 401 and self.bearer is not None and renewals < TOKEN_RENEWALS:
+                renewals += 1
                 self.bearer.renew(f"Bearer {token}")
                 attempt -= 1  # the resend is part of this attempt, as in dlt's client
                 continue

@@ -3,10 +3,12 @@
 dlt runs each load job in a worker thread and records "done" in its working dir only after the
 destination committed. A kill between the commit and that record leaves the job in
 `started_jobs` with no outcome, and dlt's resume runs it again. Into a staging table that
-copies the same rows twice; the delete-insert merges collapse such duplicates by primary key,
-but the SCD2 merge (relationships) inserts both copies. So before dlt resumes, every staging
-table with such an uncertain job is emptied and all of its jobs in the package are queued again:
-the staging table is then loaded exactly once, and the merges that follow are idempotent.
+copies the same rows twice, and the merges would insert both copies: the SCD2 merge
+(relationships) always, and the snapshot tables' merges because they skip dlt's deduplication
+of staging rows (DEDUPLICATED_MERGE in pipelines/symetrisk/__init__.py). So before dlt resumes,
+every staging table with such an uncertain job is emptied and all of its jobs in the package
+are queued again: the staging table is then loaded exactly once, and the merges that follow
+are idempotent.
 
 It reads dlt's package folders (new/started/completed jobs, pending-transition markers) as dlt
 1.31 lays them out; pyproject.toml pins dlt below 1.32 for that reason among others.

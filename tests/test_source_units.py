@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import threading
 import time
 from typing import Any
 
@@ -27,6 +28,7 @@ from pipelines.symetrisk.snapshots import (
     versions_table,
     with_hashes,
 )
+from pipelines.symetrisk.transport import Slots
 
 # --- paging -----------------------------------------------------------------------------------
 
@@ -371,3 +373,40 @@ def test_transport_reads_proxy_and_ca_settings_once_as_requests_would(monkeypatc
     assert api.transport.ca_bundle == "/etc/ssl/bank-ca.pem"
     bypassed = Api("https://internal.example/api/v1", "https://t.example/token", "id", "s")
     assert bypassed.transport.proxy is None
+
+
+def test_in_flight_slots_are_capped_and_served_in_turn():
+    order: list[str] = []
+    release = threading.Event()
+
+    def use(slots: Slots, name: str) -> None:
+        with slots:
+            order.append(name)
+            release.wait()
+
+    def start(slots: Slots, names: str) -> list[threading.Thread]:
+        threads = []
+        for name in names:
+            threads.append(threading.Thread(target=use, args=(slots, name)))
+            threads[-1].start()
+            while len(order) + len(slots._waiting) < len(threads):  # in, or queued, in turn
+                time.sleep(0.001)
+        return threads
+
+    two = Slots(2)
+    threads = start(two, "abc")
+    time.sleep(0.05)
+    assert order == ["a", "b"]  # c waits: two slots, both held
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert sorted(order) == ["a", "b", "c"] and two._free == 2
+
+    order.clear()
+    release.clear()
+    one = Slots(1)
+    threads = start(one, "defg")
+    release.set()  # each holder leaves at once and hands the slot to the next in line
+    for t in threads:
+        t.join(5)
+    assert order == ["d", "e", "f", "g"] and one._free == 1 and not one._waiting

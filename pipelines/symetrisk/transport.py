@@ -24,6 +24,7 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlencode
@@ -90,7 +91,7 @@ class Transport:
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         self.ca_bundle = bundle or certifi.where()
         # resources extract in parallel: all of them together keep at most this many in flight
-        self.in_flight = threading.BoundedSemaphore(concurrency) if concurrency > 0 else None
+        self.in_flight = Slots(concurrency) if concurrency > 0 else None
         self._local = threading.local()
         self._handles: list[pycurl.Curl] = []
         self._handles_lock = threading.Lock()
@@ -186,6 +187,34 @@ class Transport:
             for handle in self._handles:
                 handle.close()
             self._handles.clear()
+
+
+class Slots:
+    """At most `n` holders at once, served first come, first served. (threading.Semaphore lets a
+    thread that just released take its slot straight back, so one table's threads would keep
+    every slot and the others would wait for them to finish.)"""
+
+    def __init__(self, n: int) -> None:
+        self._free = n
+        self._lock = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+
+    def __enter__(self) -> Slots:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return self
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()  # the slot is handed over by __exit__
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._free += 1
 
 
 def _headers(header_lines: list[bytes]) -> CaseInsensitiveDict:

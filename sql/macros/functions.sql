@@ -43,3 +43,24 @@
             partition by organization_number order by month_number
             range between {{ n - 1 }} preceding and current row
         ){% endmacro %}
+
+{#- The window over this row and the n − 1 rows before it, per borrower by month_number. They are
+    the rows of last_calendar_months(n) when those n months are all there (months_in_a_row(n)),
+    and a ROWS frame costs less than a RANGE frame: a figure "over the n months, null unless all
+    are there" is a sum over last_rows(n) guarded by count_in_last_months(x, n) = n. -#}
+{% macro last_rows(n) %}(
+            partition by organization_number order by month_number
+            rows between {{ n - 1 }} preceding and current row
+        ){% endmacro %}
+
+{#- True when this row and the n − 1 rows before it are n calendar months in a row. -#}
+{% macro months_in_a_row(n) %}(lag(month_number, {{ n - 1 }}) over (
+            partition by organization_number order by month_number
+        ) = month_number - {{ n - 1 }}){% endmacro %}
+
+{#- Of the n calendar months ending at this row's month, how many have a value of x, when all n
+    months are there; null when one is missing (so "= n" means: all n there, each with a value,
+    as count(x) over last_calendar_months(n) = n does). -#}
+{% macro count_in_last_months(x, n) %}case when {{ months_in_a_row(n) }}
+            then count({{ x }}) over {{ last_rows(n) }}
+        end{% endmacro %}

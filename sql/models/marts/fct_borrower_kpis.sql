@@ -13,21 +13,24 @@ with snapshots as (
 rolling as (
     select
         *,
-        count(operating_revenue) over {{ last_calendar_months(12) }} as months_12,
-        sum(operating_revenue) over {{ last_calendar_months(12) }} as revenue_12,
-        sum(operating_result) over {{ last_calendar_months(12) }} as operating_result_12,
-        sum(operating_result + depreciation) over {{ last_calendar_months(12) }} as ebitda_12,
-        sum(financial_expenses) over {{ last_calendar_months(12) }} as financial_expenses_12,
-        sum(cost_of_goods_sold) over {{ last_calendar_months(12) }} as cost_of_goods_sold_12,
-        sum(cost_of_goods_sold + other_operating_expenses) over {{ last_calendar_months(12) }} as purchases_12,
-        count(operating_expenses) over {{ last_calendar_months(12) }} as opex_months_12,
-        avg(operating_expenses) over {{ last_calendar_months(12) }} as opex_avg_12,
-        count(operating_result) over {{ last_calendar_months(3) }} as months_3,
-        count(cash_and_bank) over {{ last_calendar_months(3) }} as cash_months_3,
-        avg(cash_and_bank) over {{ last_calendar_months(3) }} as cash_avg_3,
-        avg(operating_result + depreciation) over {{ last_calendar_months(3) }} as ebitda_avg_3,
-        avg(accounts_payable) over {{ last_calendar_months(3) }} as accounts_payable_avg_3,
-        avg(public_duties_payable) over {{ last_calendar_months(3) }} as public_duties_avg_3
+        -- over the 12 (or 3) rows ending at this one; the counts are null unless those rows are
+        -- 12 (3) calendar months in a row, so every figure below, guarded by a count, is one of
+        -- the 12 (3) calendar months ending at this month (macros/functions.sql)
+        {{ count_in_last_months('operating_revenue', 12) }} as months_12,
+        sum(operating_revenue) over {{ last_rows(12) }} as revenue_12,
+        sum(operating_result) over {{ last_rows(12) }} as operating_result_12,
+        sum(operating_result + depreciation) over {{ last_rows(12) }} as ebitda_12,
+        sum(financial_expenses) over {{ last_rows(12) }} as financial_expenses_12,
+        sum(cost_of_goods_sold) over {{ last_rows(12) }} as cost_of_goods_sold_12,
+        sum(cost_of_goods_sold + other_operating_expenses) over {{ last_rows(12) }} as purchases_12,
+        {{ count_in_last_months('operating_expenses', 12) }} as opex_months_12,
+        avg(operating_expenses) over {{ last_rows(12) }} as opex_avg_12,
+        {{ count_in_last_months('operating_result', 3) }} as months_3,
+        {{ count_in_last_months('cash_and_bank', 3) }} as cash_months_3,
+        avg(cash_and_bank) over {{ last_rows(3) }} as cash_avg_3,
+        avg(operating_result + depreciation) over {{ last_rows(3) }} as ebitda_avg_3,
+        avg(accounts_payable) over {{ last_rows(3) }} as accounts_payable_avg_3,
+        avg(public_duties_payable) over {{ last_rows(3) }} as public_duties_avg_3
     from snapshots
 ),
 
@@ -120,18 +123,16 @@ kpis as (
     from rolling
 ),
 
+-- the same borrower's values exactly 12 calendar months earlier (null when that month is
+-- missing), by a join on the month number rather than a second window pass over every row
 year_ago as (
     select
-        *,
-        max(days_payables_3m) over (
-            partition by organization_number order by month_number
-            range between 12 preceding and 12 preceding
-        ) as days_payables_3m_prior_year,
-        max(public_duties_months) over (
-            partition by organization_number order by month_number
-            range between 12 preceding and 12 preceding
-        ) as public_duties_months_prior_year
-    from kpis
+        k.*,
+        p.days_payables_3m as days_payables_3m_prior_year,
+        p.public_duties_months as public_duties_months_prior_year
+    from kpis as k
+    left join kpis as p
+        on p.organization_number = k.organization_number and p.month_number = k.month_number - 12
 )
 
 select

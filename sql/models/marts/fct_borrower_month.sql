@@ -32,17 +32,21 @@ versions as (
 rolling as (
     select
         *,
-        -- Sums and counts over the 12 calendar months ending at this month (see above).
-        sum(operating_revenue) over {{ last_calendar_months(12) }} as revenue_sum_12,
-        count(operating_revenue) over {{ last_calendar_months(12) }} as revenue_months_12,
-        sum(operating_result + depreciation) over {{ last_calendar_months(12) }} as ebitda_sum_12,
-        count(operating_result + depreciation) over {{ last_calendar_months(12) }} as ebitda_months_12,
-        sum(operating_result) over {{ last_calendar_months(12) }} as operating_result_sum_12,
-        count(operating_result) over {{ last_calendar_months(12) }} as operating_result_months_12,
-        -- Over the 3 calendar months ending at this month: operating expenses (average) and
-        -- the number of months with an operating loss (operating_result below zero).
-        avg(operating_expenses) over {{ last_calendar_months(3) }} as opex_avg_3,
-        count(operating_expenses) over {{ last_calendar_months(3) }} as opex_months_3,
+        -- Sums and counts over the 12 calendar months ending at this month (see above): over the
+        -- 12 rows ending at this one, with counts that are null unless those rows are 12
+        -- calendar months in a row (macros/functions.sql), and each sum is used only when its
+        -- count is 12.
+        sum(operating_revenue) over {{ last_rows(12) }} as revenue_sum_12,
+        {{ count_in_last_months('operating_revenue', 12) }} as revenue_months_12,
+        sum(operating_result + depreciation) over {{ last_rows(12) }} as ebitda_sum_12,
+        {{ count_in_last_months('operating_result + depreciation', 12) }} as ebitda_months_12,
+        sum(operating_result) over {{ last_rows(12) }} as operating_result_sum_12,
+        {{ count_in_last_months('operating_result', 12) }} as operating_result_months_12,
+        -- Over the 3 calendar months ending at this month: operating expenses (average, used
+        -- when all 3 are there) and the number of months with an operating loss
+        -- (operating_result below zero; of the months there, so over the calendar months).
+        avg(operating_expenses) over {{ last_rows(3) }} as opex_avg_3,
+        {{ count_in_last_months('operating_expenses', 3) }} as opex_months_3,
         sum(case when operating_result < 0 then 1 else 0 end) over {{ last_calendar_months(3) }} as loss_months_3
     from snapshots
 ),
@@ -141,20 +145,19 @@ zoned as (
     from scored
 ),
 
+-- The same borrower's values exactly 12 calendar months earlier (null when that month is
+-- missing), and the zone of the calendar month just before this one: joins on the month number
+-- rather than a second window pass over every row.
 year_ago as (
     select
-        *,
-        -- The same borrower's values exactly 12 calendar months earlier (null when that month
-        -- is missing), and the zone of the calendar month just before this one.
-        max(revenue_t12m) over (
-            partition by organization_number order by month_number
-            range between 12 preceding and 12 preceding
-        ) as revenue_t12m_prior_year,
-        max(altman_zone) over (
-            partition by organization_number order by month_number
-            range between 1 preceding and 1 preceding
-        ) as previous_month_altman_zone
-    from zoned
+        z.*,
+        a.revenue_t12m as revenue_t12m_prior_year,
+        p.altman_zone as previous_month_altman_zone
+    from zoned as z
+    left join zoned as a
+        on a.organization_number = z.organization_number and a.month_number = z.month_number - 12
+    left join zoned as p
+        on p.organization_number = z.organization_number and p.month_number = z.month_number - 1
 )
 
 select

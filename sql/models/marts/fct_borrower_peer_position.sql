@@ -4,56 +4,56 @@
 -- 1 = highest) among those with a known value. Null when the borrower's value is unknown, or
 -- when fewer than var('peer_min_borrowers') (default 5) borrowers of the section have one
 -- that month (too few peers to rank against).
-with ranked as (
+{%- set ratios = [
+    ('equity_ratio', 'equity_ratio'),
+    ('operating_margin_t12m', 'operating_margin'),
+    ('cash_cover_months', 'cash_cover'),
+] %}
+with months as (
+    select
+        m.organization_number,
+        m.month_end,
+        coalesce(d.nace_section, 'unknown') as nace_section,
+        m.equity_ratio,
+        k.operating_margin_t12m,
+        m.cash_cover_months
+    from {{ ref('fct_borrower_month') }} as m
+    left join {{ ref('dim_borrower') }} as d on d.organization_number = m.organization_number
+    left join {{ ref('fct_borrower_kpis') }} as k
+        on k.organization_number = m.organization_number and k.month_end = m.month_end
+),
+
+-- each ratio ranked among the section's borrowers with a known value that month (the rows
+-- without one form a partition of their own, and get no place below); the count of the whole
+-- partition is written with percent_rank's ordering so both share one sort
+ranked as (
     select
         organization_number,
         month_end,
         nace_section,
-        metric,
-        -- the whole partition, written with percent_rank's ordering so both share one sort
+        {%- for ratio, short in ratios %}
+        {{ ratio }},
         count(*) over (
-            partition by month_end, nace_section, metric order by value
+            partition by month_end, nace_section, {{ ratio }} is null order by {{ ratio }}
             rows between unbounded preceding and unbounded following
-        ) as peers,
+        ) as {{ short }}_peers,
         percent_rank() over (
-            partition by month_end, nace_section, metric order by value
-        ) as peer_rank
-    from {{ ref('int_peer_values') }}
-    -- only the ratios this model places (ranked per metric, so the others change nothing)
-    where metric in ('equity_ratio', 'operating_margin_t12m', 'cash_cover_months')
-),
-
-usable as (
-    select *
-    from ranked
-    where peers >= {{ var('peer_min_borrowers', 5) }}
-),
-
--- one row per borrower and month with its ratios' places, before the join (fewer rows to join)
-positions as (
-    select
-        organization_number,
-        month_end,
-        max(case when metric = 'equity_ratio' then peer_rank end) as equity_ratio_peer_percentile,
-        max(case when metric = 'operating_margin_t12m' then peer_rank end)
-            as operating_margin_peer_percentile,
-        max(case when metric = 'cash_cover_months' then peer_rank end)
-            as cash_cover_peer_percentile,
-        max(case when metric = 'equity_ratio' then peers end) as equity_ratio_peers
-    from usable
-    group by organization_number, month_end
+            partition by month_end, nace_section, {{ ratio }} is null order by {{ ratio }}
+        ) as {{ short }}_rank{{ ',' if not loop.last }}
+        {%- endfor %}
+    from months
 )
 
 select
-    m.organization_number,
-    m.month_end,
-    coalesce(d.nace_section, 'unknown') as nace_section,
-    max(p.equity_ratio_peer_percentile) as equity_ratio_peer_percentile,
-    max(p.operating_margin_peer_percentile) as operating_margin_peer_percentile,
-    max(p.cash_cover_peer_percentile) as cash_cover_peer_percentile,
-    max(p.equity_ratio_peers) as equity_ratio_peers
-from {{ ref('fct_borrower_month') }} as m
-left join {{ ref('dim_borrower') }} as d on d.organization_number = m.organization_number
-left join positions as p
-    on p.organization_number = m.organization_number and p.month_end = m.month_end
-group by m.organization_number, m.month_end, coalesce(d.nace_section, 'unknown')
+    organization_number,
+    month_end,
+    nace_section,
+    {%- for ratio, short in ratios %}
+    case when {{ ratio }} is not null and {{ short }}_peers >= {{ var('peer_min_borrowers', 5) }}
+        then {{ short }}_rank
+    end as {{ short }}_peer_percentile,
+    {%- endfor %}
+    case when equity_ratio is not null and equity_ratio_peers >= {{ var('peer_min_borrowers', 5) }}
+        then equity_ratio_peers
+    end as equity_ratio_peers
+from ranked

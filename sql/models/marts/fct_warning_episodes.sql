@@ -34,28 +34,27 @@ with candidates as (
     having sum(case when level > 0 then 1 else 0 end) >= min(open_after_months)
 ),
 
--- their signals, with all that the episodes take from them (the view int_warning_signals is read
--- twice: here and for the candidates above)
-signals as (
-    select
-        s.organization_number,
-        s.flag,
-        s.month_number,
-        s.month_end,
-        s.open_after_months,
-        s.close_after_months,
-        s.metric,
-        s.comparison,
-        s.watch_threshold,
-        s.act_threshold,
-        s.level,
-        s.value,
-        case when s.level > 0 then 1 else 0 end as is_past,
-        row_number() over (partition by s.organization_number, s.flag order by s.month_number)
-            as row_index
+-- their signals (all rows of those flags: the episodes' months come from here too)
+candidate_signals as (
+    select s.*
     from {{ ref('int_warning_signals') }} as s
     inner join candidates as c
         on c.organization_number = s.organization_number and c.flag = s.flag
+),
+
+-- numbered in month order per borrower and flag (narrow: the window sorts only what it needs)
+signals as (
+    select
+        organization_number,
+        flag,
+        month_number,
+        month_end,
+        open_after_months,
+        close_after_months,
+        case when level > 0 then 1 else 0 end as is_past,
+        row_number() over (partition by organization_number, flag order by month_number)
+            as row_index
+    from candidate_signals
 ),
 
 -- runs of consecutive reported months on the same side of the threshold
@@ -169,7 +168,7 @@ episode_months as (
         end as in_episode
     from episodes as e
     -- an episode's flag is a candidate's (it had open_after_months months past a threshold)
-    inner join signals as s
+    inner join candidate_signals as s
         on s.organization_number = e.organization_number
         and s.flag = e.flag
         and s.month_number >= e.opened_month_number

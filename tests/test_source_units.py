@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.symetrisk import settings
 from pipelines.symetrisk.auth import CognitoClientCredentials
-from pipelines.symetrisk.client import RateLimiter, retry_after_seconds
+from pipelines.symetrisk.client import Api, RateLimiter, retry_after_seconds
 from pipelines.symetrisk.paging import SkipPaginator
 from pipelines.symetrisk.snapshots import (
     SnapshotBatch,
@@ -120,6 +120,52 @@ def test_paging_never_loops_forever_when_the_total_keeps_shrinking():
 
     seen, requests = drain(items, 100, between_pages=shrink)
     assert requests < 100
+
+
+class ListServer:
+    """Serves a Python list as limit/skip pages with metadata.totalItems (a stand-in for the
+    transport in unit tests of Api.list_items); `change(request_no, lst)` may edit the list."""
+
+    def __init__(self, items, change=None, page_size=100):
+        self.items, self.change, self.page_size, self.asked = items, change, page_size, []
+        self.lock = threading.Lock()
+
+    def get_json(self, path, params):
+        with self.lock:
+            self.asked.append(params["skip"])
+            if self.change:
+                self.change(len(self.asked), self.items)
+            skip, limit = params["skip"], min(params["limit"], self.page_size)
+            page = self.items[skip : skip + limit]
+            return {"items": page, "metadata": {"totalItems": len(self.items)}}
+
+
+def api_over(server):
+    api = Api("https://api.symetrisk.com/api/v1", "https://token.example/oauth2/token", "id", "s")
+    api.transport = server
+    return api
+
+
+def test_list_items_reads_every_page_after_the_first_at_once():
+    server = ListServer(list(range(1234)))
+    assert api_over(server).list_items("/relationships") == list(range(1234))
+    assert server.asked[0] == 0 and sorted(server.asked) == list(range(0, 1300, 100))
+
+
+def test_list_items_follows_a_server_that_clamps_the_page_size():
+    server = ListServer(list(range(130)), page_size=40)
+    assert api_over(server).list_items("/relationships") == list(range(130))
+
+
+def test_list_items_reads_in_turn_again_when_the_list_changes_meanwhile():
+    def delete_one(request_no, lst):
+        if request_no == 3:
+            del lst[10]  # everything behind slides forward: an item would be skipped
+
+    server = ListServer(list(range(450)), change=delete_one)
+    seen = api_over(server).list_items("/relationships")
+    assert set(range(450)) - {10} <= set(seen)
+    assert len(server.asked) > 5  # the first reading, then page by page
 
 
 # --- lookback and state arithmetic --------------------------------------------------------------
@@ -335,7 +381,6 @@ def test_rate_limiter_spaces_requests_and_pauses_everyone():
 
 
 def test_api_sessions_read_proxy_and_ca_settings_once_as_requests_would(monkeypatch):
-    from pipelines.symetrisk.client import Api
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.bank.example:3128")
     monkeypatch.setenv("NO_PROXY", "internal.example")
@@ -363,7 +408,6 @@ def test_row_ids_are_unique_url_safe_and_not_null():
 
 
 def test_transport_reads_proxy_and_ca_settings_once_as_requests_would(monkeypatch):
-    from pipelines.symetrisk.client import Api
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.bank.example:3128")
     monkeypatch.setenv("NO_PROXY", "internal.example")

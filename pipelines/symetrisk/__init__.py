@@ -332,10 +332,9 @@ class _Loader:
     def _read_list(self, table: str, path: str, key: str) -> list[dict[str, Any]]:
         items: dict[Any, dict[str, Any]] = {}
         try:
-            for page in self.api.pages(path):
-                for item in page:
-                    if isinstance(item, dict):
-                        items.setdefault(item.get(key, item.get("organization_number")), item)
+            for item in self.api.list_items(path):
+                if isinstance(item, dict):
+                    items.setdefault(item.get(key, item.get("organization_number")), item)
         except HTTPError as exc:
             status = error_status(exc)
             if status == 403:

@@ -35,6 +35,7 @@ from . import settings
 from .auth import CognitoClientCredentials
 from .errors import SymetriskApiError, SymetriskConfigError
 from .paging import SkipPaginator
+from .pool import bounded_map
 from .stats import RunStats
 from .transport import BrokenJsonError, Transport
 from .transport import path_of as _path_of
@@ -228,6 +229,7 @@ class Api:
                 f"{settings.SETTING_CLIENT_SECRET}"
             )
         self.base_url = base_url.rstrip("/")
+        self.concurrency = concurrency
         self.stats = stats or RunStats()
         self.limiter = RateLimiter(rate_limit_rps)
         timeout = (connect_timeout_s, read_timeout_s)
@@ -322,6 +324,36 @@ class Api:
                 yield items
         except (RequestException, BrokenJsonError) as exc:
             _reraise(exc, "GET", path)
+
+    def list_items(self, path: str) -> list[Any]:
+        """Every item of a list endpoint. The first page gives the total, so the other pages are
+        asked for at once. If any page saw another total, or a page short of the first one's
+        size before the end, the list changed while it was read: it is read again page by page,
+        as `pages` does (callers drop repeated items by key)."""
+        limit = settings.MAX_PAGE_SIZE
+
+        def page(skip: int) -> tuple[list[Any], int | None]:
+            return page_items(self.transport.get_json(path, {"skip": skip, "limit": limit}))
+
+        try:
+            first, total = page(0)
+            size = len(first)
+            if total is None:  # nothing to plan by
+                return [item for items in self.pages(path) for item in items]
+            if size == 0 or size >= total:
+                return first
+            offsets = range(size, total, size)
+            found: dict[int, tuple[list[Any], int | None]] = {}
+            for skip, result, error in bounded_map(page, offsets, self.concurrency):
+                if error is not None:
+                    raise error
+                found[skip] = result
+        except (RequestException, BrokenJsonError) as exc:
+            _reraise(exc, "GET", path)
+        last = offsets[-1]
+        if any(t != total or (s != last and len(p) != size) for s, (p, t) in found.items()):
+            return [item for items in self.pages(path) for item in items]
+        return first + [item for skip in offsets for item in found[skip][0]]
 
     def close(self) -> None:
         self.http._adapter.close()

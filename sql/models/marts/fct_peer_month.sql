@@ -3,15 +3,16 @@
 -- distribution across the section's borrowers with a known value that month: how many
 -- (borrowers), and the 10th, 25th, 50th, 75th and 90th percentiles (continuous: interpolated
 -- between neighbouring values).
+{%- set percentiles = [0.10, 0.25, 0.50, 0.75, 0.90] %}
 select
     month_end,
     nace_section,
     metric,
     count(*) as borrowers,
-    {{ percentile_of('value', 0.10) }} as p10,
-    {{ percentile_of('value', 0.25) }} as p25,
-    {{ percentile_of('value', 0.50) }} as p50,
-    {{ percentile_of('value', 0.75) }} as p75,
-    {{ percentile_of('value', 0.90) }} as p90
+    {{ percentile_of('value', 0.10, percentiles) }} as p10,
+    {{ percentile_of('value', 0.25, percentiles) }} as p25,
+    {{ percentile_of('value', 0.50, percentiles) }} as p50,
+    {{ percentile_of('value', 0.75, percentiles) }} as p75,
+    {{ percentile_of('value', 0.90, percentiles) }} as p90
 from {{ ref('int_peer_values') }}
 group by month_end, nace_section, metric

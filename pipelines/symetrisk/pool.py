@@ -21,8 +21,8 @@ def bounded_map(
     """Yield `(item, result, None)` or `(item, None, error)` for every item, in finishing order."""
     workers = max(1, workers)
     stop = threading.Event()
-    # finished calls queue up here (concurrent.futures.wait would re-arm every pending future
-    # for each result: measured a tenth of the extract's Python time at 1,000 borrowers)
+    # finished calls queue up here (concurrent.futures.wait re-arms every pending future for
+    # each result: about a tenth of the samples holding the GIL at 1,000 borrowers)
     finished: SimpleQueue[Future[R]] = SimpleQueue()
 
     def call(item: T) -> R:

@@ -54,6 +54,24 @@ def test_models_command_prints_one_summary_and_releases_the_file(tmp_path, capsy
         assert con.execute("select count(*) from analytics.fct_borrower_month").fetchone() == (0,)
 
 
+def test_formula_unit_tests_pass_and_catch_a_broken_formula(tmp_path, project):
+    """The builds of `run` and `models` leave the unit tests out (dbt's advice for production);
+    here they run, and a broken formula fails its own."""
+    database = empty_warehouse(tmp_path / "w.duckdb")
+    target = dbt_build.duckdb_target(database)
+    built = dbt_build.build(target, "symetrisk_raw", project_dir=project)
+    assert not [t for t in built.tests if t.name.startswith("equity_ratio_is_null")]
+    report = dbt_build.build(target, "symetrisk_raw", only_unit_tests=True, project_dir=project)
+    assert len(report.tests) >= 4 and {t.status for t in report.tests} == {"pass"}
+    model = project / "models" / "marts" / "fct_borrower_month.sql"
+    formula = "then total_equity / total_assets end as equity_ratio"
+    assert formula in model.read_text()
+    model.write_text(model.read_text().replace(formula, "then total_equity end as equity_ratio"))
+    with pytest.raises(dbt_build.BuildFailed) as failed:
+        dbt_build.build(target, "symetrisk_raw", only_unit_tests=True, project_dir=project)
+    assert "equity_ratio_is_null_unless_total_assets_is_above_zero" in str(failed.value)
+
+
 def test_a_broken_model_names_its_file_and_the_database_error(tmp_path, project):
     database = empty_warehouse(tmp_path / "w.duckdb")
     model = project / "models" / "marts" / "fct_portfolio_month.sql"

@@ -335,11 +335,14 @@ class Api:
         def page(skip: int) -> tuple[list[Any], int | None]:
             return page_items(self.transport.get_json(path, {"skip": skip, "limit": limit}))
 
+        def in_turn() -> list[Any]:
+            return [item for items in self.pages(path) for item in items]
+
         try:
             first, total = page(0)
             size = len(first)
             if total is None:  # nothing to plan by
-                return [item for items in self.pages(path) for item in items]
+                return in_turn()
             if size == 0 or size >= total:
                 return first
             offsets = range(size, total, size)
@@ -352,7 +355,7 @@ class Api:
             _reraise(exc, "GET", path)
         last = offsets[-1]
         if any(t != total or (s != last and len(p) != size) for s, (p, t) in found.items()):
-            return [item for items in self.pages(path) for item in items]
+            return in_turn()
         return first + [item for skip in offsets for item in found[skip][0]]
 
     def close(self) -> None:

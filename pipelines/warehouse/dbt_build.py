@@ -296,10 +296,11 @@ def build(
         _postgres(target, [f"drop schema if exists {_ident(schema + BUILDING)} cascade"])
     # no manifest.json or run_results.json: the results come back in-process, and writing them
     # cost about 0.3 s a build (the parse cache, partial_parse.msgpack, is still written)
-    command = ["build", "--no-write-json", *(["--select", *select] if select else [])]
-    command += ["--exclude-resource-type", "unit_test"]
     if only_unit_tests:
         command = ["test", "--no-write-json", "--select", "test_type:unit"]
+    else:
+        command = ["build", "--no-write-json", "--exclude-resource-type", "unit_test"]
+        command += ["--select", *select] if select else []
     result = invoke(target, command, raw_schema, work_dir(target, project_dir), project_dir)
     if isinstance(result.exception, KeyboardInterrupt):
         raise KeyboardInterrupt  # dbt hands Ctrl-C back as a result: stop as Ctrl-C stops

@@ -100,6 +100,12 @@ def symetrisk(
     organisation numbers (validated before any request); `full_refresh` re-reads every
     borrower's whole history and detail, keeping what is already loaded (revoked borrowers keep
     their history)."""
+    # pyarrow imports pandas on its first pa.array(). The resources extract in parallel threads,
+    # and dlt tests sys.modules["pandas"] for frames from other threads meanwhile: a half-imported
+    # pandas fails there. So it is imported whole here, before any thread starts (and not at
+    # module import, which every command pays).
+    import pandas  # noqa: F401
+
     only = set(validate_all(list(borrowers))) if borrowers else None
     check_urls(base_url, token_url)
     stats = stats if stats is not None else RunStats()

@@ -27,11 +27,6 @@ from typing import Any
 
 import numpy as np
 import orjson
-
-# pyarrow imports pandas on its first pa.array(). Resources extract in parallel threads, and dlt
-# tests `sys.modules["pandas"]` for frames from another thread meanwhile: a half-imported pandas
-# fails there. So pandas is imported whole, here, before any thread starts.
-import pandas  # noqa: F401
 import pyarrow as pa
 import pyarrow.compute as pc
 

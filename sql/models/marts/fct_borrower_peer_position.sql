@@ -10,17 +10,7 @@
     ('cash_cover_months', 'cash_cover'),
 ] %}
 with months as (
-    select
-        m.organization_number,
-        m.month_end,
-        coalesce(d.nace_section, 'unknown') as nace_section,
-        m.equity_ratio,
-        k.operating_margin_t12m,
-        m.cash_cover_months
-    from {{ ref('fct_borrower_month') }} as m
-    left join {{ ref('dim_borrower') }} as d on d.organization_number = m.organization_number
-    left join {{ ref('fct_borrower_kpis') }} as k
-        on k.organization_number = m.organization_number and k.month_end = m.month_end
+    select * from {{ ref('int_peer_ratios') }}
 ),
 
 -- each ratio ranked among the section's borrowers with a known value that month (the rows

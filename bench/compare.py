@@ -22,6 +22,12 @@ from bench.run import AS_OF, BIN, ROOT, children_cpu, environment, load_command
 from bench.sandbox_process import start_sandbox
 
 
+def revision_command(args: argparse.Namespace) -> list[str]:
+    """`symetrisk run ...` as `python -m pipelines.cli`, so the revision's own entry point runs
+    (the installed `symetrisk` script imports the entry point of the installed revision)."""
+    return [str(BIN / "python"), "-m", "pipelines.cli", *load_command(args)[1:]]
+
+
 def checkout(revision: str, into: Path) -> Path:
     path = into / revision.replace("/", "_")
     subprocess.run(
@@ -61,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                     command = [*floor, "--concurrency", str(args.concurrency)]
                     env["PYTHONPATH"], cwd = str(ROOT), ROOT
                 else:
-                    command, env["PYTHONPATH"], cwd = load_command(args), str(trees[name]), work
+                    command, env["PYTHONPATH"], cwd = revision_command(args), str(trees[name]), work
                 before = children_cpu()
                 started = time.perf_counter()
                 subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL,

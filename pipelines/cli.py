@@ -4,6 +4,7 @@ do the work. A subcommand's module is imported only when it runs, so `--help` st
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from typing import NoReturn
@@ -92,5 +93,15 @@ def interrupted(exc: BaseException) -> bool:
     )
 
 
+def console() -> None:
+    """The `symetrisk` command. After main() it freezes the garbage collector's objects, so the
+    interpreter's last collection, on the way out, no longer walks every object a run left
+    behind (0.17 s of a 6 s load of 1,000 borrowers). Nothing here is left for that collection
+    to finalize: connections and files are closed by then, and output is flushed at exit."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

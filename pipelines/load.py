@@ -36,6 +36,7 @@ from pipelines.symetrisk.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRE
 from pipelines.warehouse.destination import (
     add_warehouse_arguments,
     duckdb_path,
+    held_open,
     resolve_destination,
     warehouse_file,
 )
@@ -311,6 +312,8 @@ def run_load(
     # their own _dlt_id, so dlt need not rewrite them to add one (docs/data-contract.md)
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "false")
+    # staging rows are deleted once merged, so they never reach the file (held_open)
+    os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
     with ExitStack() as stack:
         api = api_settings(options)
         sandbox_url = None
@@ -365,7 +368,8 @@ def run_load(
         try:
             if progress:
                 progress.start()
-            load_info = pipeline.run(source, loader_file_format=options.file_format)
+            with held_open(pipeline):
+                load_info = pipeline.run(source, loader_file_format=options.file_format)
         finally:
             if gc_was_enabled:
                 gc.enable()

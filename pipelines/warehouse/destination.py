@@ -57,11 +57,12 @@ def resolve_destination(name: str | None) -> tuple[Any, str | None]:
 @contextmanager
 def held_open(pipeline: Any) -> Iterator[None]:
     """Keep a DuckDB destination open while dlt runs. Left to itself, dlt opens and closes the
-    database around each step and load job, and every last close checkpoints: the staging copy
-    of each merged row was written to the file, then the merged rows again. Held open, DuckDB
-    checkpoints once, when this closes, after dlt has emptied the staging tables (the run sets
-    LOAD__TRUNCATE_STAGING_DATASET). Measured: 1,000 borrowers load about 0.25 s faster and
-    10,000 about 1 s, and the published file of 1,000 is half the size (25 MB, was 48 MB).
+    database around each step and load job, and every last close checkpoints, so the staging
+    copy of each merged row was written to the file, then the merged rows again. Held open,
+    DuckDB checkpoints when this closes, after dlt has emptied the staging tables (the run sets
+    LOAD__TRUNCATE_STAGING_DATASET). Measured: the load step of 1,000 borrowers 1.0 -> 0.55 s
+    (the published file 48 -> 25 MB), of 10,000 4.5 -> 2.9 s (DuckDB writes a table's rows as
+    they are inserted once they fill a row group, so at that size the file keeps its size).
     Other destinations are left as they are."""
     if pipeline.destination.destination_name != "duckdb":
         yield

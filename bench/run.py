@@ -8,9 +8,9 @@ peak resident memory of the step's process tree (sampled every 20 ms). After our
 the size of dlt's stored state. The model build runs twice: first parsing the dbt project, then
 as every later scheduled run builds, with dbt's parse cache of the first. With
 `--also-borrowers N` it then measures the floor and our full load again against a second sandbox
-of N borrowers, so how cost grows with the portfolio is measured in the same run. It prints Markdown tables, writes the figures to bench/results/latest.json, and
-ends with one line a script can read: `speedup_vs_naive=<x> floor_ratio=<y>
-incremental_requests=<n>`."""
+of N borrowers, so how cost grows with the portfolio is measured in the same run. It prints
+Markdown tables, writes the figures to bench/results/latest.json, and ends with one line a script
+can read: `speedup_vs_naive=<x> floor_ratio=<y> incremental_requests=<n>`."""
 
 from __future__ import annotations
 

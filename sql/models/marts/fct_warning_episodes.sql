@@ -79,22 +79,20 @@ runs as (
 ),
 
 -- the month that completes a run long enough to open (1) or to close (0) an episode
+-- (a run past the threshold needs open_after_months, one back inside close_after_months)
 triggers as (
     select
         organization_number,
         flag,
-        first_index + open_after_months - 1 as trigger_index,
-        1 as trigger_state
-    from runs
-    where is_past = 1 and open_after_months >= 1 and run_length >= open_after_months
-    union all
-    select
-        organization_number,
-        flag,
-        first_index + close_after_months - 1 as trigger_index,
-        0 as trigger_state
-    from runs
-    where is_past = 0 and close_after_months >= 1 and run_length >= close_after_months
+        first_index + needed - 1 as trigger_index,
+        is_past as trigger_state
+    from (
+        select
+            *,
+            case when is_past = 1 then open_after_months else close_after_months end as needed
+        from runs
+    ) as r
+    where needed >= 1 and run_length >= needed
 ),
 
 -- the triggers that change the state (every later month takes it up to the next one): they

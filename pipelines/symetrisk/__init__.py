@@ -2,9 +2,9 @@
 why) is `source.py`; its parts are beside it: client and transport (HTTP), auth, snapshots
 (flattening and versions), contract (the columns every table declares), settings.
 
-The package itself imports nothing, so a command that needs only the settings or the contract
-(`symetrisk models`, `sql`, `status`) does not import dlt (about 0.5 s). `symetrisk`, `RunStats`
-and the source's other names are loaded from `source.py` the first time they are asked for."""
+The package itself imports nothing, so a command that needs only the settings (`symetrisk
+models`, `sql`) does not import dlt (about 0.4 s). `symetrisk`, `RunStats` and the source's other
+names are loaded from `source.py` the first time they are asked for."""
 
 from __future__ import annotations
 

@@ -2,22 +2,23 @@
 why) is `source.py`; its parts are beside it: client and transport (HTTP), auth, snapshots
 (flattening and versions), contract (the columns every table declares), settings.
 
-The package itself imports nothing, so a command that needs only the settings (`symetrisk
-models`, `sql`) does not import dlt (about 0.4 s). `symetrisk`, `RunStats` and the source's other
-names are loaded from `source.py` the first time they are asked for."""
+The names below load on first use (PEP 562), as in pipelines/warehouse/__init__.py, so a command
+that needs only the settings (`symetrisk models`, `sql`) does not import dlt (about 0.4 s)."""
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["RunStats", "symetrisk"]
+if TYPE_CHECKING:
+    from pipelines.symetrisk.source import call_self, symetrisk
+    from pipelines.symetrisk.stats import RunStats
+
+_MODULE_OF = {"RunStats": "stats", "call_self": "source", "symetrisk": "source"}
+__all__ = ["RunStats", "call_self", "symetrisk"]
 
 
 def __getattr__(name: str) -> Any:
-    # a submodule (`from pipelines.symetrisk import settings` asks for it here first) is left
-    # to the import system
-    if name.startswith("__") or importlib.util.find_spec(f"{__name__}.{name}") is not None:
-        raise AttributeError(name)
-    return getattr(importlib.import_module(f"{__name__}.source"), name)
+    if name in _MODULE_OF:
+        return getattr(importlib.import_module(f"{__name__}.{_MODULE_OF[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

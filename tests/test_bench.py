@@ -14,7 +14,8 @@ def test_bench_runs_every_step_and_reports_the_figures(tmp_path):
     results = tmp_path / "latest.json"
     run = subprocess.run(
         [sys.executable, "-m", "bench.run", "--borrowers", "30", "--months", "14",
-         "--latency-ms", "0", "--concurrency", "4", "--results", str(results)],
+         "--latency-ms", "0", "--concurrency", "4", "--results", str(results),
+         "--also-borrowers", "10"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -38,3 +39,9 @@ def test_bench_runs_every_step_and_reports_the_figures(tmp_path):
     first, again = steps["model build"], steps["model build again"]
     assert first["snapshots"] == again["snapshots"] == full["snapshots"] + incremental["snapshots"]
     assert "the first time on this warehouse" in run.stdout
+    sizes = figures["by_portfolio_size"]
+    assert [s["borrowers"] for s in sizes] == [10, 30]
+    assert all(s["snapshots"] > 0 for s in sizes)
+    assert 0.1 < figures["dlt_minimum_s"] < 60
+    bound = re.search(r"the floor plus that alone: ([\d.]+) -> ([\d.]+) s per 100,000", run.stdout)
+    assert bound, run.stdout

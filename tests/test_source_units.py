@@ -454,3 +454,90 @@ def test_in_flight_slots_are_capped_and_served_in_turn():
     for t in threads:
         t.join(5)
     assert order == ["d", "e", "f", "g"] and one._free == 1 and not one._waiting
+
+
+# --- the first calls, read while the run goes on starting ---------------------------------------
+
+
+class FirstCallsApi:
+    """An Api of two endpoints: /self answers `me`; /relationships answers `lists`, one answer
+    (a list, or an exception to raise) per read."""
+
+    def __init__(self, me: Any, lists: list[Any]) -> None:
+        self.me, self.lists, self.reads = me, list(lists), 0
+
+    def get(self, path: str) -> Any:
+        assert path == settings.SELF
+        if isinstance(self.me, Exception):
+            raise self.me
+        return self.me
+
+    def list_items(self, path: str) -> list[Any]:
+        assert path == settings.RELATIONSHIPS
+        self.reads += 1
+        answer = self.lists.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def loader_over(api: FirstCallsApi):
+    from pipelines.symetrisk.source import RunStats, _Loader
+
+    return _Loader(api, RunStats(), None, 3, 4, False, 100)  # type: ignore[arg-type]
+
+
+def http_error(status: int):
+    import requests
+
+    response = requests.Response()
+    response.status_code = status
+    response.url = "http://api/self"
+    response.request = requests.Request("GET", response.url).prepare()
+    response._content = b'{"message": "%d error"}' % status
+    return requests.HTTPError(f"{status} error", response=response)
+
+
+def wait_for(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the first calls never finished"
+        time.sleep(0.01)
+
+
+def test_first_calls_read_the_relationships_once_for_a_bank():
+    bank = {"company": {"role": "bank"}}
+    api = FirstCallsApi(bank, [[{"id": 1, "organization_number": "123456785"}]])
+    loader = loader_over(api)
+    assert loader.start("http://api").result(timeout=5) == bank
+    wait_for(lambda: loader.answered(settings.RELATIONSHIPS))
+    assert [r["id"] for r in loader.relationships()] == [1]
+    assert api.reads == 1, "the resource must use the list read ahead"
+
+
+def test_first_calls_leave_the_relationships_alone_for_a_credit_scorer():
+    api = FirstCallsApi({"company": {"role": "credit_scorer"}}, [])
+    loader = loader_over(api)
+    loader.start("http://api").result(timeout=5)
+    time.sleep(0.1)
+    assert api.reads == 0
+
+
+def test_first_calls_raise_a_list_error_where_the_resource_reads_the_list():
+    api = FirstCallsApi({}, [http_error(500), [{"id": 2, "organization_number": "123456785"}]])
+    loader = loader_over(api)
+    loader.start("http://api").result(timeout=5)
+    wait_for(lambda: settings.RELATIONSHIPS in loader._failed)
+    with pytest.raises(Exception, match="500 error"):
+        loader.relationships()
+    assert [r["id"] for r in loader.relationships()] == [2], "a later read tries again"
+
+
+def test_first_calls_pass_on_the_error_of_self():
+    from pipelines.symetrisk.errors import SymetriskConfigError
+
+    api = FirstCallsApi(http_error(401), [])
+    loader = loader_over(api)
+    with pytest.raises(SymetriskConfigError, match="refused the token"):
+        loader.start("http://api").result(timeout=5)
+    assert api.reads == 0

@@ -33,6 +33,7 @@ import datetime as dt
 import hashlib
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,12 +101,6 @@ def symetrisk(
     organisation numbers (validated before any request); `full_refresh` re-reads every
     borrower's whole history and detail, keeping what is already loaded (revoked borrowers keep
     their history)."""
-    # pyarrow imports pandas on its first pa.array(). The resources extract in parallel threads,
-    # and dlt tests sys.modules["pandas"] for frames from other threads meanwhile: a half-imported
-    # pandas fails there. So it is imported whole here, before any thread starts (and not at
-    # module import, which every command pays).
-    import pandas  # noqa: F401
-
     only = set(validate_all(list(borrowers))) if borrowers else None
     check_urls(base_url, token_url)
     stats = stats if stats is not None else RunStats()
@@ -122,10 +117,17 @@ def symetrisk(
         max_attempts=max_attempts,
         backoff_factor=backoff_factor,
     )
-    me = call_self(api, base_url, stats)
+    loader = _Loader(api, stats, only, lookback_months, concurrency, full_refresh, batch_rows)
+    first_calls = loader.start(base_url)
+    # pyarrow imports pandas on its first pa.array(). The resources extract in parallel threads,
+    # and dlt tests sys.modules["pandas"] for frames from other threads meanwhile: a half-imported
+    # pandas fails there. So it is imported whole here, before dlt's extract starts (and not at
+    # module import, which every command pays), while the first calls wait on the network.
+    import pandas  # noqa: F401
+
+    me = first_calls.result()
     company_info = me.get("company") if isinstance(me.get("company"), dict) else {}
     creditor = company_info.get("brreg_organization_number")
-    loader = _Loader(api, stats, only, lookback_months, concurrency, full_refresh, batch_rows)
     role = company_info.get("role") or loader.infer_role(creditor)
 
     snapshots = loader.accounting_snapshots_resource()
@@ -317,7 +319,36 @@ class _Loader:
         self._lock = threading.RLock()
         self._lists: dict[str, list[dict[str, Any]]] = {}
         self._refused: dict[str, str] = {}
+        self._failed: dict[str, Exception] = {}
         self._announced: set[str] = set()
+
+    def start(self, base_url: str) -> Future[dict[str, Any]]:
+        """/self, then for a bank the relationship list, read in a thread while the run goes on
+        starting (pandas' import, the warehouse opening), since the resources wait for that list
+        first. /self's answer or error comes back through the future; an error of the list is
+        raised where a resource reads the list, as if it had been read there."""
+        future: Future[dict[str, Any]] = Future()
+
+        def first_calls() -> None:
+            try:
+                me = call_self(self.api, base_url, self.stats)
+            except Exception as exc:  # noqa: BLE001 - raised by future.result()
+                future.set_exception(exc)
+                return
+            future.set_result(me)
+            company = me.get("company") if isinstance(me.get("company"), dict) else {}
+            if company.get("role") not in (None, "bank"):
+                return
+            path = settings.RELATIONSHIPS
+            with self._lock:
+                if path not in self._lists:
+                    try:
+                        self._lists[path] = self._read_list("relationships", path, "id")
+                    except Exception as exc:  # noqa: BLE001 - raised by list_once()
+                        self._failed[path] = exc
+
+        threading.Thread(target=first_calls, name="symetrisk-first-calls", daemon=True).start()
+        return future
 
     # --- shared lists ---------------------------------------------------------------------------
 
@@ -327,6 +358,8 @@ class _Loader:
         """All items of a list endpoint, read once per run; [] on a 403 or 404, with one note
         (once, when a resource asks: role inference reads lists quietly)."""
         with self._lock:
+            if path in self._failed:
+                raise self._failed.pop(path)
             if path not in self._lists:
                 self._lists[path] = self._read_list(table, path, key)
             refusal = self._refused.get(path)

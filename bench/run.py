@@ -398,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             for scale in (scales[0], scales[-1])
         ]
         print(
-            f"- the least a dlt load costs here, a 3-row merge into a new DuckDB file: "
+            f"- the least a dlt load adds to a run here, a 3-row merge into a new DuckDB file: "
             f"{dlt_minimum:.2f} s (bench.dlt_minimum); the floor plus that alone: {best[0]:.2f} "
             f"-> {best[1]:.2f} s per 100,000 snapshots ({best[1] / best[0] - 1:+.0%})"
         )

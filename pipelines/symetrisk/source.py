@@ -14,6 +14,10 @@ Tables (dataset `symetrisk_raw`, layout in docs/data-contract.md):
 - `notifications`: incremental on `id`, newest first, stops at the last id seen.
 - `debtors`, `credit_scores`: for a credit-scorer client.
 
+Calling `symetrisk()` reads `/self`, and for a bank starts reading the relationship list in a
+thread (`_Loader.start`), so the list is there when dlt's extract begins; the run imports pandas
+and opens the warehouse meanwhile.
+
 Only what the public docs define is required. A client reads only what its role allows: the
 role comes from `/self` when it names one, else from which list answers (`infer_role`); a 403 on
 a list, or a 404 on an undocumented path (`/self`, `/notifications`, `/borrower/...`, the credit

@@ -362,7 +362,9 @@ def run_load(
         shown_notes = len(stats.notes)
         progress = Progress(stats, out) if options.progress else None
         # Pages become millions of short-lived dicts; the cyclic GC would walk them over and
-        # over (measured: a third of the extract's CPU). Nothing here relies on it; collect after.
+        # over (measured: a third of the extract's CPU). Nothing here relies on it. It is only
+        # enabled again after: a full collection here walked every object the run left (0.04 s
+        # at 1,000 borrowers) to free some 13,000, and the GC finds them anyway when it next runs.
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
@@ -373,7 +375,6 @@ def run_load(
         finally:
             if gc_was_enabled:
                 gc.enable()
-            gc.collect()
             if progress:
                 progress.stop()
         for note in stats.notes[shown_notes:]:

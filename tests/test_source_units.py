@@ -519,7 +519,9 @@ def test_first_calls_leave_the_relationships_alone_for_a_credit_scorer():
     api = FirstCallsApi({"company": {"role": "credit_scorer"}}, [])
     loader = loader_over(api)
     loader.start("http://api").result(timeout=5)
-    time.sleep(0.1)
+    for thread in threading.enumerate():
+        if thread.name == "symetrisk-first-calls":
+            thread.join(5)
     assert api.reads == 0
 
 

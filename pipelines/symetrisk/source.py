@@ -130,7 +130,7 @@ def symetrisk(
     import pandas  # noqa: F401
 
     me = first_calls.result()
-    company_info = me.get("company") if isinstance(me.get("company"), dict) else {}
+    company_info = company_of(me)
     creditor = company_info.get("brreg_organization_number")
     role = company_info.get("role") or loader.infer_role(creditor)
 
@@ -213,6 +213,12 @@ def call_self(api: Api, base_url: str, stats: RunStats | None = None) -> dict[st
             f"{settings.SETTING_BASE_URL}"
         )
     return me
+
+
+def company_of(me: dict[str, Any]) -> dict[str, Any]:
+    """The `company` object of /self's answer ({} when there is none)."""
+    company = me.get("company")
+    return company if isinstance(company, dict) else {}
 
 
 def _answers(api: Api, path: str) -> bool:
@@ -323,7 +329,7 @@ class _Loader:
         self._lock = threading.RLock()
         self._lists: dict[str, list[dict[str, Any]]] = {}
         self._refused: dict[str, str] = {}
-        self._failed: dict[str, Exception] = {}
+        self._failed: dict[str, BaseException] = {}
         self._announced: set[str] = set()
 
     def start(self, base_url: str) -> Future[dict[str, Any]]:
@@ -336,19 +342,18 @@ class _Loader:
         def first_calls() -> None:
             try:
                 me = call_self(self.api, base_url, self.stats)
-            except Exception as exc:  # noqa: BLE001 - raised by future.result()
+            except BaseException as exc:  # noqa: BLE001 - raised by future.result()
                 future.set_exception(exc)
                 return
             future.set_result(me)
-            company = me.get("company") if isinstance(me.get("company"), dict) else {}
-            if company.get("role") not in (None, "bank"):
+            if company_of(me).get("role") not in (None, "bank"):
                 return
             path = settings.RELATIONSHIPS
             with self._lock:
                 if path not in self._lists:
                     try:
                         self._lists[path] = self._read_list("relationships", path, "id")
-                    except Exception as exc:  # noqa: BLE001 - raised by list_once()
+                    except BaseException as exc:  # noqa: BLE001 - raised by list_once()
                         self._failed[path] = exc
 
         threading.Thread(target=first_calls, name="symetrisk-first-calls", daemon=True).start()

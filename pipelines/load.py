@@ -355,6 +355,7 @@ def run_load(
             rate_limit_rps=options.rate_limit,
             full_refresh=options.full_refresh,
             stats=stats,
+            read_ahead=True,
             **source_options,
         )
         for note in stats.notes:

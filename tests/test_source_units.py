@@ -505,11 +505,17 @@ def wait_for(condition, seconds: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+def join_first_calls() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "symetrisk-first-calls":
+            thread.join(5)
+
+
 def test_first_calls_read_the_relationships_once_for_a_bank():
     bank = {"company": {"role": "bank"}}
     api = FirstCallsApi(bank, [[{"id": 1, "organization_number": "123456785"}]])
     loader = loader_over(api)
-    assert loader.start("http://api").result(timeout=5) == bank
+    assert loader.start("http://api", relationships=True).result(timeout=5) == bank
     wait_for(lambda: loader.answered(settings.RELATIONSHIPS))
     assert [r["id"] for r in loader.relationships()] == [1]
     assert api.reads == 1, "the resource must use the list read ahead"
@@ -518,21 +524,27 @@ def test_first_calls_read_the_relationships_once_for_a_bank():
 def test_first_calls_leave_the_relationships_alone_for_a_credit_scorer():
     api = FirstCallsApi({"company": {"role": "credit_scorer"}}, [])
     loader = loader_over(api)
-    loader.start("http://api").result(timeout=5)
-    for thread in threading.enumerate():
-        if thread.name == "symetrisk-first-calls":
-            thread.join(5)
+    loader.start("http://api", relationships=True).result(timeout=5)
+    join_first_calls()
     assert api.reads == 0
 
 
 def test_first_calls_raise_a_list_error_where_the_resource_reads_the_list():
     api = FirstCallsApi({}, [http_error(500), [{"id": 2, "organization_number": "123456785"}]])
     loader = loader_over(api)
-    loader.start("http://api").result(timeout=5)
+    loader.start("http://api", relationships=True).result(timeout=5)
     wait_for(lambda: settings.RELATIONSHIPS in loader._failed)
     with pytest.raises(Exception, match="500 error"):
         loader.relationships()
     assert [r["id"] for r in loader.relationships()] == [2], "a later read tries again"
+
+
+def test_first_calls_read_only_self_unless_asked():
+    api = FirstCallsApi({"company": {"role": "bank"}}, [])
+    loader = loader_over(api)
+    loader.start("http://api", relationships=False).result(timeout=5)
+    join_first_calls()
+    assert api.reads == 0
 
 
 def test_first_calls_pass_on_the_error_of_self():
@@ -541,5 +553,5 @@ def test_first_calls_pass_on_the_error_of_self():
     api = FirstCallsApi(http_error(401), [])
     loader = loader_over(api)
     with pytest.raises(SymetriskConfigError, match="refused the token"):
-        loader.start("http://api").result(timeout=5)
+        loader.start("http://api", relationships=True).result(timeout=5)
     assert api.reads == 0

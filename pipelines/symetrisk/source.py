@@ -14,9 +14,9 @@ Tables (dataset `symetrisk_raw`, layout in docs/data-contract.md):
 - `notifications`: incremental on `id`, newest first, stops at the last id seen.
 - `debtors`, `credit_scores`: for a credit-scorer client.
 
-Calling `symetrisk()` reads `/self`, and for a bank starts reading the relationship list in a
-thread (`_Loader.start`), so the list is there when dlt's extract begins; the run imports pandas
-and opens the warehouse meanwhile.
+Calling `symetrisk()` reads `/self`. With `read_ahead` (as `symetrisk run` calls it), for a bank
+it also starts reading the relationship list in a thread (`_Loader.start`), so the list is there
+when dlt's extract begins; the run imports pandas and opens the warehouse meanwhile.
 
 Only what the public docs define is required. A client reads only what its role allows: the
 role comes from `/self` when it names one, else from which list answers (`infer_role`); a 403 on
@@ -100,11 +100,14 @@ def symetrisk(
     scope: str = settings.DEFAULT_SCOPE,
     batch_rows: int = settings.SNAPSHOT_BATCH_ROWS,
     stats: RunStats | None = None,
+    read_ahead: bool = False,
 ) -> list[DltResource]:
     """Symetrisk for one API client. `borrowers` limits the per-borrower tables to those
     organisation numbers (validated before any request); `full_refresh` re-reads every
     borrower's whole history and detail, keeping what is already loaded (revoked borrowers keep
-    their history)."""
+    their history). `read_ahead` reads the relationship list in a thread at once, for a caller
+    that runs the source right after (`symetrisk run` does; a scheduler that builds the source
+    at every parse of its DAG file should not)."""
     only = set(validate_all(list(borrowers))) if borrowers else None
     check_urls(base_url, token_url)
     stats = stats if stats is not None else RunStats()
@@ -122,7 +125,7 @@ def symetrisk(
         backoff_factor=backoff_factor,
     )
     loader = _Loader(api, stats, only, lookback_months, concurrency, full_refresh, batch_rows)
-    first_calls = loader.start(base_url)
+    first_calls = loader.start(base_url, relationships=read_ahead)
     # pyarrow imports pandas on its first pa.array(). The resources extract in parallel threads,
     # and dlt tests sys.modules["pandas"] for frames from other threads meanwhile: a half-imported
     # pandas fails there. So it is imported whole here, before dlt's extract starts (and not at
@@ -332,11 +335,12 @@ class _Loader:
         self._failed: dict[str, BaseException] = {}
         self._announced: set[str] = set()
 
-    def start(self, base_url: str) -> Future[dict[str, Any]]:
-        """/self, then for a bank the relationship list, read in a thread while the run goes on
-        starting (pandas' import, the warehouse opening), since the resources wait for that list
-        first. /self's answer or error comes back through the future; an error of the list is
-        raised where a resource reads the list, as if it had been read there."""
+    def start(self, base_url: str, relationships: bool) -> Future[dict[str, Any]]:
+        """/self, then (with `relationships`, for a bank) the relationship list, read in a thread
+        while the run goes on starting (pandas' import, the warehouse opening), since the
+        resources wait for that list first. /self's answer or error comes back through the
+        future; an error of the list is raised where a resource reads the list, as if it had
+        been read there."""
         future: Future[dict[str, Any]] = Future()
 
         def first_calls() -> None:
@@ -346,7 +350,7 @@ class _Loader:
                 future.set_exception(exc)
                 return
             future.set_result(me)
-            if company_of(me).get("role") not in (None, "bank"):
+            if not relationships or company_of(me).get("role") not in (None, "bank"):
                 return
             path = settings.RELATIONSHIPS
             with self._lock:

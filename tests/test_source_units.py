@@ -521,10 +521,13 @@ def test_first_calls_read_the_relationships_once_for_a_bank():
     assert api.reads == 1, "the resource must use the list read ahead"
 
 
-def test_first_calls_leave_the_relationships_alone_for_a_credit_scorer():
-    api = FirstCallsApi({"company": {"role": "credit_scorer"}}, [])
+@pytest.mark.parametrize(
+    ("role", "asked"), [("credit_scorer", True), ("bank", False)], ids=["scorer", "not-asked"]
+)
+def test_first_calls_read_only_self_for_a_credit_scorer_or_unless_asked(role, asked):
+    api = FirstCallsApi({"company": {"role": role}}, [])
     loader = loader_over(api)
-    loader.start("http://api", relationships=True).result(timeout=5)
+    loader.start("http://api", relationships=asked).result(timeout=5)
     join_first_calls()
     assert api.reads == 0
 
@@ -537,14 +540,6 @@ def test_first_calls_raise_a_list_error_where_the_resource_reads_the_list():
     with pytest.raises(Exception, match="500 error"):
         loader.relationships()
     assert [r["id"] for r in loader.relationships()] == [2], "a later read tries again"
-
-
-def test_first_calls_read_only_self_unless_asked():
-    api = FirstCallsApi({"company": {"role": "bank"}}, [])
-    loader = loader_over(api)
-    loader.start("http://api", relationships=False).result(timeout=5)
-    join_first_calls()
-    assert api.reads == 0
 
 
 def test_first_calls_pass_on_the_error_of_self():

@@ -352,13 +352,11 @@ class _Loader:
             future.set_result(me)
             if not relationships or company_of(me).get("role") not in (None, "bank"):
                 return
-            path = settings.RELATIONSHIPS
-            with self._lock:
-                if path not in self._lists:
-                    try:
-                        self._lists[path] = self._read_list("relationships", path, "id")
-                    except BaseException as exc:  # noqa: BLE001 - raised by list_once()
-                        self._failed[path] = exc
+            with self._lock:  # re-entrant: list_once takes it too
+                try:
+                    self.list_once("relationships", settings.RELATIONSHIPS, "id", announce=False)
+                except BaseException as exc:  # noqa: BLE001 - raised by list_once() later
+                    self._failed[settings.RELATIONSHIPS] = exc
 
         threading.Thread(target=first_calls, name="symetrisk-first-calls", daemon=True).start()
         return future

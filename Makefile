@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PYTEST_ARGS ?= -n auto
 
 .PHONY: run test sandbox models docs notebook bench bench-quick backtest lint format clean
 
@@ -17,7 +18,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/symetrisk run
 
-## test: the whole test suite (exit code 5, "no tests collected", counts as a failure)
+## test: the whole test suite on every core (exit code 5, "no tests collected", counts as a
+## failure). PYTEST_ARGS replaces the default "-n auto": make test PYTEST_ARGS="-n 0 -x"
 test: $(STAMP)
 	$(BIN)/ruff check pipelines tests bench
 	$(BIN)/ruff format --check pipelines tests bench

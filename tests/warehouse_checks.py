@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import requests
 
-from pipelines.load import LoadOptions, run_load
+from pipelines.cli.run import LoadOptions, run_load
 from pipelines.sandbox.server import SandboxOptions, SandboxServer
 from pipelines.symetrisk import RunStats, settings
 
@@ -307,9 +307,8 @@ def run_in_process(
     """`symetrisk run --quiet --no-models ARGS` in this process against `sb`, working in `work`
     with the warehouse `work/warehouse.duckdb`; `settings_` override SOURCES__SYMETRISK__*.
     Returns (exit code, stdout, stderr)."""
-    from conftest import use_api
-
     from pipelines import cli
+    from tests.conftest import use_api
 
     use_api(monkeypatch, sb.base_url, **settings_)
     monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(work / "warehouse.duckdb"))

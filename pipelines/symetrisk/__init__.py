@@ -1,6 +1,6 @@
-"""The Symetrisk API as dlt reads it. The source (the tables, their state, what is skipped and
-why) is `source.py`; its parts are beside it: client and transport (HTTP), auth, snapshots
-(flattening and versions), contract (the columns every table declares), settings.
+"""The Symetrisk API as dlt reads it: the source (`source.py`, which tables a client loads) and
+its resources (`resources.py`); beside them the HTTP side (client, transport, responses, auth),
+snapshots (plans, flattening, versions), contract (the columns every table declares), settings.
 
 The names below load on first use (PEP 562), as in pipelines/warehouse/__init__.py, so a command
 that needs only the settings (`symetrisk models`, `sql`) does not import dlt (about 0.4 s)."""
@@ -11,10 +11,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipelines.symetrisk.source import call_self, symetrisk
+    from pipelines.symetrisk.company import call_self
+    from pipelines.symetrisk.source import symetrisk
     from pipelines.symetrisk.stats import RunStats
 
-_MODULE_OF = {"RunStats": "stats", "call_self": "source", "symetrisk": "source"}
+_MODULE_OF = {"RunStats": "stats", "call_self": "company", "symetrisk": "source"}
 __all__ = ["RunStats", "call_self", "symetrisk"]
 
 

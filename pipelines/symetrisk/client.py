@@ -16,10 +16,8 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
 
-import orjson
 from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.specs.runtime_configuration import RuntimeConfiguration
 from dlt.sources.helpers.requests import Client
@@ -36,52 +34,18 @@ from .auth import CognitoClientCredentials
 from .errors import SymetriskApiError, SymetriskConfigError
 from .paging import SkipPaginator
 from .pool import bounded_map
+from .responses import (
+    BrokenJsonError,
+    api_error,
+    error_message,
+    error_status,
+    page_items,
+    response_json,
+    retry_after_seconds,
+    retry_on_broken_json,
+)
 from .stats import RunStats
-from .transport import BrokenJsonError, Transport
-from .transport import path_of as _path_of
-
-_JSON_ATTR = "_symetrisk_json"
-
-
-def response_json(response: Response) -> Any:
-    """The parsed body, parsed once (by the retry check) and kept on the response."""
-    cached = getattr(response, _JSON_ATTR, None)
-    if cached is not None:
-        return cached
-    try:
-        parsed = orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
-        raise BrokenJsonError(
-            f"the API sent a body that is not JSON for {response.request.method} "
-            f"{_path_of(response.url)} (HTTP {response.status_code})"
-        ) from exc
-    setattr(response, _JSON_ATTR, parsed)
-    return parsed
-
-
-def retry_on_broken_json(response: Response | None, exception: BaseException | None) -> bool:
-    """dlt retry predicate: retry a successful answer whose body does not parse."""
-    if response is None or response.status_code != 200:
-        return False
-    try:
-        setattr(response, _JSON_ATTR, orjson.loads(response.content))
-    except orjson.JSONDecodeError:
-        return True
-    return False
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
+from .transport import Transport
 
 
 class RateLimiter:
@@ -363,31 +327,6 @@ class Api:
         self.transport.close()
 
 
-def page_items(body: Any) -> tuple[list[Any], int | None]:
-    """A page's items and the list's `metadata.totalItems` (None when the page has none)."""
-    if not isinstance(body, dict):
-        return [], None
-    items = body.get("items")
-    metadata = body.get("metadata")
-    total = metadata.get("totalItems") if isinstance(metadata, dict) else None
-    return (items if isinstance(items, list) else []), (None if total is None else int(total))
-
-
-def api_error(response: Response) -> HTTPError:
-    """An HTTPError whose message is the API's own sentence (never the request headers)."""
-    message = ""
-    try:
-        body = orjson.loads(response.content)
-        if isinstance(body, dict):
-            message = str(body.get("message") or body.get("error") or "")
-    except orjson.JSONDecodeError:
-        pass
-    text = f"HTTP {response.status_code} for {response.request.method} {_path_of(response.url)}"
-    if message:
-        text += f": {message}"
-    return HTTPError(text, response=response)
-
-
 def explain(exc: BaseException, method: str, path: str) -> BaseException:
     """What a failed request means for the person running the load, once retries are spent:
     a 401 (after the token renewals) or a write's missing scope is a setting to check, a
@@ -429,29 +368,4 @@ def _reraise(exc: BaseException, method: str, path: str) -> NoReturn:
     raise explained from exc
 
 
-def error_status(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    return getattr(response, "status_code", None)
-
-
-def error_message(exc: BaseException) -> str:
-    """The API's sentence for an HTTPError, or the exception's own text."""
-    response = getattr(exc, "response", None)
-    if response is not None:
-        return str(api_error(response))
-    return str(exc) or type(exc).__name__
-
-
-__all__ = [
-    "Api",
-    "BrokenJsonError",
-    "RateLimiter",
-    "SymetriskApiError",
-    "SymetriskHttp",
-    "api_error",
-    "error_message",
-    "error_status",
-    "explain",
-    "response_json",
-    "retry_on_broken_json",
-]
+__all__ = ["Api", "RateLimiter", "SymetriskHttp", "explain"]

@@ -20,7 +20,7 @@ import calendar
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -111,6 +111,32 @@ def check_item(item: Any) -> str:
     if not isinstance(item.get("data"), dict):
         raise SnapshotDataError(f"snapshot {date} has no data object")
     return date
+
+
+def months_wanted(pages: Generator[list[Any], None, None], plan: Plan) -> list[dict[str, Any]]:
+    """The items of a borrower's pages (newest first) that `plan` wants, each month once; stops
+    asking for pages at the first page that reaches back to the plan's cut-off."""
+    wanted: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    try:
+        for page in pages:
+            oldest = None
+            for item in page:
+                date = check_item(item)
+                if date in seen:
+                    continue
+                seen.add(date)
+                if plan.wants(date):
+                    if item.get("organization_number") is None:
+                        item["organization_number"] = plan.organization_number
+                    wanted.append(item)
+                if oldest is None or date < oldest:
+                    oldest = date
+            if plan.cutoff is not None and oldest is not None and oldest <= plan.cutoff:
+                break
+    finally:
+        pages.close()
+    return wanted
 
 
 def classify(

@@ -37,22 +37,8 @@ from requests.exceptions import ConnectionError, ConnectTimeout, ReadTimeout, Re
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies
 
-from .errors import SymetriskApiError
+from .responses import BrokenJsonError, api_error, path_of, retry_after_seconds
 from .stats import RunStats
-
-
-class BrokenJsonError(SymetriskApiError, ValueError):
-    """A response body that should be JSON and is not (after retries)."""
-
-
-def path_of(url: str | None) -> str:
-    """The path of a URL without its query, for messages."""
-    if not url:
-        return "?"
-    rest = url.split("://", 1)[-1]
-    path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
-    return path.split("?", 1)[0]
-
 
 TOKEN_RENEWALS = 3  # per request
 # libcurl's errors that mean the server never answered in time
@@ -158,8 +144,6 @@ class Transport:
                 if attempt < self.max_attempts:
                     self._wait(attempt, retry_after)
                     continue
-            from .client import api_error  # late: client imports this module
-
             raise api_error(_response(url, status, body, header_lines))
 
     def _perform(self, url: str, token: str | None) -> tuple[int, bytes, list[bytes]]:
@@ -227,8 +211,6 @@ def _headers(header_lines: list[bytes]) -> CaseInsensitiveDict:
 
 
 def _retry_after(header_lines: list[bytes]) -> float | None:
-    from .client import retry_after_seconds  # late: client imports this module
-
     return retry_after_seconds(_headers(header_lines).get("Retry-After"))
 
 

@@ -277,7 +277,7 @@ def build(
     model or test that failed, with the report of what ran. The formulas' unit tests (fixed
     inputs, not the data) are left out, as dbt advises for production builds; `only_unit_tests`
     runs them and nothing else (`dbt test --select test_type:unit`, over models built before),
-    as the test suite does (tests/test_dbt_build.py).
+    as the test suite does (tests/warehouse/test_dbt_build.py).
 
     On Postgres a whole build goes into the schema `<schema>__building` and, when every model
     and test passed, replaces `<schema>` in one transaction (`_swap`), so readers see the old

@@ -5,7 +5,7 @@ destination committed. A kill between the commit and that record leaves the job 
 `started_jobs` with no outcome, and dlt's resume runs it again. Into a staging table that
 copies the same rows twice, and the merges would insert both copies: the SCD2 merge
 (relationships) always, and the snapshot tables' merges because they skip dlt's deduplication
-of staging rows (DEDUPLICATED_MERGE in pipelines/symetrisk/source.py). So before dlt resumes,
+of staging rows (DEDUPLICATED_MERGE in pipelines/symetrisk/resources.py). So before dlt resumes,
 every staging table with such an uncertain job is emptied and all of its jobs in the package
 are queued again: the staging table is then loaded exactly once, and the merges that follow
 are idempotent.

@@ -1,0 +1,1 @@
+"""Tests of the Symetrisk credit-trend pipeline, laid out as pipelines/ is."""

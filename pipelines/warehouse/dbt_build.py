@@ -252,7 +252,9 @@ def _results(run_result: Any, project_dir: Path) -> list[NodeResult]:
         status = getattr(r.status, "value", r.status)
         nodes.append(
             NodeResult(
-                name=node.name,
+                # a model by its relation's name (fct_borrower_month, not the node's
+                # symetrisk__fct_borrower_month: see sql/macros/package.sql), a test by its own
+                name=node.name if kind in ("test", "unit_test") else (node.alias or node.name),
                 kind="test" if kind in ("test", "unit_test") else kind,
                 path=path,
                 status=str(status),
@@ -300,7 +302,7 @@ def build(
         command = ["test", "--no-write-json", "--select", "test_type:unit"]
     else:
         command = ["build", "--no-write-json", "--exclude-resource-type", "unit_test"]
-        command += ["--select", *select] if select else []
+        command += ["--select", *[_selector(s, project_dir) for s in select]] if select else []
     result = invoke(target, command, raw_schema, work_dir(target, project_dir), project_dir)
     if isinstance(result.exception, KeyboardInterrupt):
         raise KeyboardInterrupt  # dbt hands Ctrl-C back as a result: stop as Ctrl-C stops
@@ -328,6 +330,19 @@ def build(
 
 
 BUILDING = "__building"
+PREFIX = "symetrisk__"  # of every model's name in dbt; the relation is named without it
+
+
+def _selector(token: str, project_dir: Path) -> str:
+    """A --select token with a model named as its relation (fct_borrower_month+) turned into
+    the model's dbt name (symetrisk__fct_borrower_month+); any other token unchanged."""
+    match = re.fullmatch(r"(\d*\+)?([A-Za-z_][A-Za-z0-9_]*)(\+\d*)?", token)
+    if not match or match[2].startswith(PREFIX):
+        return token
+    models = {p.stem for p in (project_dir / "models").rglob(f"{PREFIX}*.sql")}
+    if PREFIX + match[2] not in models:
+        return token
+    return f"{match[1] or ''}{PREFIX}{match[2]}{match[3] or ''}"
 
 
 def _ident(name: str) -> str:

@@ -2,7 +2,7 @@
 select organization_number, month_end, revenue_t12m, ebitda_t12m, ebitda_margin_t12m,
     operating_result_t12m, revenue_growth_yoy, equity_ratio, current_ratio, cash_cover_months,
     altman_z
-from {{ ref('fct_borrower_month') }}
+from {{ ref('symetrisk__fct_borrower_month') }}
 where not (
     {{ is_finite('coalesce(revenue_t12m, 0)') }}
     and {{ is_finite('coalesce(ebitda_t12m, 0)') }}

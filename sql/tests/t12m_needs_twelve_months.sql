@@ -5,7 +5,7 @@ from (
         *,
         month_number - min(month_number) over (partition by organization_number) + 1
             as months_since_first
-    from {{ ref('fct_borrower_month') }}
+    from {{ ref('symetrisk__fct_borrower_month') }}
 ) as months
 where months_since_first < 12
     and (revenue_t12m is not null or ebitda_t12m is not null or operating_result_t12m is not null)

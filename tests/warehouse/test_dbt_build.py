@@ -63,7 +63,7 @@ def test_formula_unit_tests_pass_and_catch_a_broken_formula(tmp_path, project):
     assert not [t for t in built.tests if t.name.startswith("equity_ratio_is_null")]
     report = dbt_build.build(target, "symetrisk_raw", only_unit_tests=True, project_dir=project)
     assert len(report.tests) >= 4 and {t.status for t in report.tests} == {"pass"}
-    model = project / "models" / "marts" / "fct_borrower_month.sql"
+    model = project / "models" / "marts" / "symetrisk__fct_borrower_month.sql"
     formula = "then total_equity / total_assets end as equity_ratio"
     assert formula in model.read_text()
     model.write_text(model.read_text().replace(formula, "then total_equity end as equity_ratio"))
@@ -74,12 +74,12 @@ def test_formula_unit_tests_pass_and_catch_a_broken_formula(tmp_path, project):
 
 def test_a_broken_model_names_its_file_and_the_database_error(tmp_path, project):
     database = empty_warehouse(tmp_path / "w.duckdb")
-    model = project / "models" / "marts" / "fct_portfolio_month.sql"
+    model = project / "models" / "marts" / "symetrisk__fct_portfolio_month.sql"
     model.write_text(model.read_text().replace("m.revenue_t12m", "m.no_such_column", 1))
     with pytest.raises(dbt_build.BuildFailed) as caught:
         dbt_build.build(dbt_build.duckdb_target(database), "symetrisk_raw", project_dir=project)
     (problem,) = caught.value.problems
-    assert problem.startswith("model sql/models/marts/fct_portfolio_month.sql failed: ")
+    assert problem.startswith("model sql/models/marts/symetrisk__fct_portfolio_month.sql failed: ")
     assert "no_such_column" in problem and "Binder Error" in problem
     assert "\n" not in problem
     built = {m.name: m.status for m in caught.value.report.models}
@@ -102,7 +102,7 @@ def test_a_model_failure_in_the_command_is_one_error_line_and_exit_1(tmp_path, c
         con.execute("create schema symetrisk_raw")  # no raw tables at all
     assert cli.main(["models", "--destination", str(database)]) == 1
     err = capsys.readouterr().err
-    assert "error: model sql/models/staging/stg_" in err
+    assert "error: model sql/models/staging/symetrisk__stg_" in err
     assert "Catalog Error" in err and "Traceback" not in err
 
 

@@ -12,8 +12,9 @@
 --   portfolio's newest month (the as-of month of fct_early_warnings' stale_data); 0 = current.
 -- credit_score: the newest credit score (by calculated_at), where one exists;
 --   credit_score_change: that score minus the one calculated before it.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 with months as (
-    select * from {{ ref('fct_borrower_month') }}
+    select * from {{ ref('symetrisk__fct_borrower_month') }}
 ),
 
 newest as (
@@ -61,7 +62,7 @@ scores as (
         row_number() over (
             partition by organization_number order by calculated_at desc nulls last
         ) as score_rank
-    from {{ ref('stg_credit_scores') }}
+    from {{ ref('symetrisk__stg_credit_scores') }}
 )
 
 select

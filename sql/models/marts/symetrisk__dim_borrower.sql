@@ -2,18 +2,19 @@
 -- bank's borrowers and relationships, a credit scorer's debtors, accounting snapshots and credit
 -- scores. Every borrower named in another mart has a row here.
 -- (union all, then distinct: BigQuery has no bare UNION and Snowflake no UNION DISTINCT)
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 with borrower_ids as (
     select distinct organization_number
     from (
-        select organization_number from {{ ref('stg_borrowers') }}
+        select organization_number from {{ ref('symetrisk__stg_borrowers') }}
         union all
-        select organization_number from {{ ref('stg_relationships') }}
+        select organization_number from {{ ref('symetrisk__stg_relationships') }}
         union all
-        select organization_number from {{ ref('stg_debtors') }}
+        select organization_number from {{ ref('symetrisk__stg_debtors') }}
         union all
-        select organization_number from {{ ref('stg_accounting_snapshots') }}
+        select organization_number from {{ ref('symetrisk__stg_accounting_snapshots') }}
         union all
-        select organization_number from {{ ref('stg_credit_scores') }}
+        select organization_number from {{ ref('symetrisk__stg_credit_scores') }}
     ) as named
 ),
 
@@ -28,7 +29,7 @@ current_relationship as (
                 partition by organization_number
                 order by case when valid_to is null then 0 else 1 end, valid_from desc nulls last
             ) as version_rank
-        from {{ ref('stg_relationships') }}
+        from {{ ref('symetrisk__stg_relationships') }}
     ) as ranked
     where version_rank = 1
 ),
@@ -60,7 +61,7 @@ consent_history as (
             max(denied_at),
             max(case when relationship_state = 'access_denied' then valid_from end)
         ) as consent_denied_at
-    from {{ ref('stg_relationships') }}
+    from {{ ref('symetrisk__stg_relationships') }}
     group by organization_number
 ),
 
@@ -72,7 +73,7 @@ debtor as (
             row_number() over (
                 partition by organization_number order by requested_at desc nulls last
             ) as debtor_rank
-        from {{ ref('stg_debtors') }}
+        from {{ ref('symetrisk__stg_debtors') }}
     ) as ranked
     where debtor_rank = 1
 ),
@@ -83,7 +84,7 @@ snapshot_span as (
         min(month_end) as first_snapshot_month,
         max(month_end) as last_snapshot_month,
         count(*) as snapshot_months
-    from {{ ref('stg_accounting_snapshots') }}
+    from {{ ref('symetrisk__stg_accounting_snapshots') }}
     group by organization_number
 )
 
@@ -111,7 +112,7 @@ select
     coalesce(s.snapshot_months, 0) as snapshot_months,
     d.organization_number is not null as is_debtor
 from borrower_ids as i
-left join {{ ref('stg_borrowers') }} as b on b.organization_number = i.organization_number
+left join {{ ref('symetrisk__stg_borrowers') }} as b on b.organization_number = i.organization_number
 left join current_relationship as r on r.organization_number = i.organization_number
 left join consent_history as c on c.organization_number = i.organization_number
 left join debtor as d on d.organization_number = i.organization_number

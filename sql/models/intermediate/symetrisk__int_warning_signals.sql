@@ -9,7 +9,7 @@
 -- breach of the loan agreement counts at once).
 -- A view, not a table: fct_warning_episodes and fct_early_warnings read it, and writing its
 -- 7.8 M rows at 1M snapshots cost more than computing them where they are read.
-{{ config(materialized='view') }}
+{{ config(alias=symetrisk_credit_trends.own_alias(), materialized='view') }}
 with rules as (
     select
         flag,
@@ -17,7 +17,7 @@ with rules as (
         comparison,
         cast(watch_threshold as {{ double_type() }}) as watch_threshold,
         cast(act_threshold as {{ double_type() }}) as act_threshold
-    from {{ ref('warning_rules') }}
+    from {{ ref('symetrisk__stg_warning_rules') }}
 ),
 
 rule_signals as (
@@ -38,7 +38,7 @@ rule_signals as (
         end as level,
         {{ var('warning_open_months', 3) }} as open_after_months,
         {{ var('warning_close_months', 3) }} as close_after_months
-    from {{ ref('int_borrower_metrics') }} as v
+    from {{ ref('symetrisk__int_borrower_metrics') }} as v
     inner join rules as r on r.metric = v.metric
 ),
 
@@ -56,7 +56,7 @@ covenant_signals as (
         case when breached then 2 else 0 end as level,
         1 as open_after_months,
         1 as close_after_months
-    from {{ ref('fct_covenant_tests') }}
+    from {{ ref('symetrisk__fct_covenant_tests') }}
     where value is not null
 )
 

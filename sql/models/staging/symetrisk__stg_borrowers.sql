@@ -1,5 +1,6 @@
 -- stg_borrowers: the bank's view of each borrower company (GET /borrower/{org}), from
 -- symetrisk_raw.borrowers, typed and renamed.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 select
     cast(organization_number as {{ dbt.type_string() }}) as organization_number,
     cast(name as {{ dbt.type_string() }}) as borrower_name,

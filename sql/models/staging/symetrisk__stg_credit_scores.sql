@@ -1,5 +1,6 @@
 -- stg_credit_scores: every credit score fetched for a debtor (one row per calculation), from
 -- symetrisk_raw.credit_scores, typed and renamed. Empty for a bank client.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 select
     cast(organization_number as {{ dbt.type_string() }}) as organization_number,
     cast(score as {{ double_type() }}) as credit_score,

@@ -1,6 +1,7 @@
 -- stg_relationships: every version of every bank-borrower relationship, from the dlt SCD2 table
 -- symetrisk_raw.relationships, typed and renamed. A state change closes the old row
 -- (valid_to set) and opens a new one; the current version has valid_to null.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 select
     cast(id as {{ dbt.type_string() }}) as relationship_id,
     cast(organization_number as {{ dbt.type_string() }}) as organization_number,

@@ -9,10 +9,11 @@
 -- <figure>_change: newest minus first, in NOK; null when either is unknown.
 -- operating_revenue_change_pct: that change over the first version's revenue; null unless the
 --   first version's revenue is positive.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 with revised as (
     -- the months with more than one version (most have one: ranking only these is cheaper)
     select organization_number, month_end, count(*) as versions
-    from {{ ref('stg_accounting_snapshot_versions') }}
+    from {{ ref('symetrisk__stg_accounting_snapshot_versions') }}
     group by organization_number, month_end
     having count(*) > 1
 ),
@@ -28,7 +29,7 @@ ranked as (
             order by v.first_seen_at desc nulls last, v.updated_at desc nulls last
         ) as last_rank,
         r.versions
-    from {{ ref('stg_accounting_snapshot_versions') }} as v
+    from {{ ref('symetrisk__stg_accounting_snapshot_versions') }} as v
     inner join revised as r
         on r.organization_number = v.organization_number and r.month_end = v.month_end
 ),

@@ -5,13 +5,14 @@
 -- So a state that lasts (thin equity month after month) is one event, not one row a month.
 -- metric_value is the value that month; threshold the one crossed (act or watch); details
 -- the episode's other values (JSON text).
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 with episodes as (
-    select * from {{ ref('fct_warning_episodes') }}
+    select * from {{ ref('symetrisk__fct_warning_episodes') }}
 ),
 
 signals as (
     select organization_number, flag, month_end, value
-    from {{ ref('int_warning_signals') }}
+    from {{ ref('symetrisk__int_warning_signals') }}
 )
 
 select

@@ -4,13 +4,14 @@
 -- 1 = highest) among those with a known value. Null when the borrower's value is unknown, or
 -- when fewer than var('peer_min_borrowers') (default 5) borrowers of the section have one
 -- that month (too few peers to rank against).
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 {%- set ratios = [
     ('equity_ratio', 'equity_ratio'),
     ('operating_margin_t12m', 'operating_margin'),
     ('cash_cover_months', 'cash_cover'),
 ] %}
 with months as (
-    select * from {{ ref('int_peer_ratios') }}
+    select * from {{ ref('symetrisk__int_peer_ratios') }}
 ),
 
 -- each ratio ranked among the section's borrowers with a known value that month (the rows

@@ -9,11 +9,12 @@
 -- Nulls, never errors or infinity. Every ratio is null when its denominator is zero, negative
 -- (where a negative denominator makes no sense) or unknown; every 12-month figure is null
 -- unless all 12 calendar months are present with a value.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 with snapshots as (
     select
         *,
         {{ month_number('month_end') }} as month_number
-    from {{ ref('stg_accounting_snapshots') }}
+    from {{ ref('symetrisk__stg_accounting_snapshots') }}
 ),
 
 -- Revisions. A month was revised after it was first loaded when the loader has seen more than
@@ -25,7 +26,7 @@ versions as (
         month_end,
         count(*) as version_count,
         min(first_seen_at) as first_loaded_at
-    from {{ ref('stg_accounting_snapshot_versions') }}
+    from {{ ref('symetrisk__stg_accounting_snapshot_versions') }}
     group by organization_number, month_end
 ),
 

@@ -5,6 +5,7 @@
 --   * income_statement__year_to_date__<line>       -> ytd_<line>    (January to this month)
 --   * balance_sheet__<line>                        -> <line>        (at the month's end)
 -- Amounts are NOK. Every column is cast, so every warehouse gives the same types.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 select
     cast(organization_number as {{ dbt.type_string() }}) as organization_number,
     cast(snapshot_date as date) as month_end,

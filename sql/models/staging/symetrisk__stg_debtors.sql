@@ -1,5 +1,6 @@
 -- stg_debtors: a credit scorer's debtors (GET /list-debtors/{creditor}), from
 -- symetrisk_raw.debtors, typed and renamed. Empty for a bank client.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 select
     cast(organization_number as {{ dbt.type_string() }}) as organization_number,
     cast(name as {{ dbt.type_string() }}) as debtor_name,

@@ -25,11 +25,12 @@
 -- open_after_months-th month) or "close" (its close_after_months-th month); the state in a
 -- month is that of the last trigger at or before it, so the triggers that change the state
 -- open and close the episodes; the months from one opening up to the next are its months.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 with candidates as (
     -- the borrowers' flags with at least open_after_months months past a threshold (any other
     -- never opens an episode: most never do, so the rest is worked out for few rows)
     select organization_number, flag
-    from {{ ref('int_warning_signals') }}
+    from {{ ref('symetrisk__int_warning_signals') }}
     group by organization_number, flag
     having sum(case when level > 0 then 1 else 0 end) >= min(open_after_months)
 ),
@@ -37,7 +38,7 @@ with candidates as (
 -- their signals (all rows of those flags: the episodes' months come from here too)
 candidate_signals as (
     select s.*
-    from {{ ref('int_warning_signals') }} as s
+    from {{ ref('symetrisk__int_warning_signals') }} as s
     inner join candidates as c
         on c.organization_number = s.organization_number and c.flag = s.flag
 ),
@@ -233,7 +234,7 @@ silences as (
         lead(month_end) over (partition by organization_number order by month_number)
             as next_month_end,
         max(month_number) over () as as_of_month_number
-    from {{ ref('fct_borrower_month') }}
+    from {{ ref('symetrisk__fct_borrower_month') }}
 ),
 
 stale_data as (
@@ -279,7 +280,7 @@ consent_revoked as (
         cast(null as {{ double_type() }}) as worst_value,
         cast(null as {{ double_type() }}) as last_value,
         0 as months_flagged
-    from {{ ref('stg_relationships') }}
+    from {{ ref('symetrisk__stg_relationships') }}
     where relationship_state = 'access_revoked'
     group by organization_number
 )

@@ -1,9 +1,9 @@
 -- int_peer_values: the ratios compared across peers (int_peer_ratios) in long form, one row per
 -- borrower, month end and metric with a known value. Feeds fct_peer_month.
 -- A view, not a table: writing its rows cost more than computing them where they are read.
-{{ config(materialized='view') }}
+{{ config(alias=symetrisk_credit_trends.own_alias(), materialized='view') }}
 with months as (
-    select * from {{ ref('int_peer_ratios') }}
+    select * from {{ ref('symetrisk__int_peer_ratios') }}
 )
 
 select organization_number, month_end, nace_section, 'equity_ratio' as metric, equity_ratio as value

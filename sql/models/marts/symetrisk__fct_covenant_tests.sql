@@ -6,6 +6,7 @@
 --     negative when breached; null when the value is unknown that month.
 --   breached: the value is not on the allowed side (e.g. equity_ratio >= 0.25 and the value
 --     is 0.21); null when the value is unknown.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 with covenants as (
     select
         cast(organization_number as {{ dbt.type_string() }}) as organization_number,
@@ -14,7 +15,7 @@ with covenants as (
         cast(threshold as {{ double_type() }}) as threshold,
         cast(valid_from as date) as valid_from,
         cast(valid_to as date) as valid_to
-    from {{ ref('covenants') }}
+    from {{ ref('symetrisk__stg_covenants') }}
 )
 
 select
@@ -38,11 +39,11 @@ select
         or (c.comparison = '>=' and v.value >= c.threshold)
     ) end as breached
 from covenants as c
-inner join {{ ref('fct_borrower_month') }} as m
+inner join {{ ref('symetrisk__fct_borrower_month') }} as m
     on m.organization_number = c.organization_number
     and m.month_end >= c.valid_from
     and (c.valid_to is null or m.month_end <= c.valid_to)
-left join {{ ref('int_borrower_metrics') }} as v
+left join {{ ref('symetrisk__int_borrower_metrics') }} as v
     on v.organization_number = c.organization_number
     and v.month_end = m.month_end
     and v.metric = c.metric

@@ -1,6 +1,7 @@
 -- stg_accounting_snapshot_versions: every distinct version of a month the loader has seen, from
 -- symetrisk_raw.accounting_snapshot_versions, typed and renamed. A month with more than one
 -- version was revised after it was first loaded (late vouchers).
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 select
     cast(organization_number as {{ dbt.type_string() }}) as organization_number,
     cast(snapshot_date as date) as month_end,

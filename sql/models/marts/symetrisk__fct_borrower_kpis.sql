@@ -3,11 +3,12 @@
 -- "12 months" are the 12 calendar months ending at this month (null unless all are present),
 -- "3 months" the 3 calendar months ending at it. A ratio is null, never an error or infinity,
 -- when its denominator is zero, negative or unknown.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 with snapshots as (
     select
         *,
         {{ month_number('month_end') }} as month_number
-    from {{ ref('stg_accounting_snapshots') }}
+    from {{ ref('symetrisk__stg_accounting_snapshots') }}
 ),
 
 rolling as (

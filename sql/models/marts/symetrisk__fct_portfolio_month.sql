@@ -9,6 +9,7 @@
 --     opened in or before the month, not closed by it), at any severity;
 --   borrowers_on_watchlist / share_on_watchlist: the same for episodes at act by that month.
 -- A borrower whose NACE section is unknown counts under 'unknown'.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 with months as (
     select
         m.organization_number,
@@ -16,8 +17,8 @@ with months as (
         m.revenue_t12m,
         m.equity_ratio,
         coalesce(d.nace_section, 'unknown') as nace_section
-    from {{ ref('fct_borrower_month') }} as m
-    left join {{ ref('dim_borrower') }} as d on d.organization_number = m.organization_number
+    from {{ ref('symetrisk__fct_borrower_month') }} as m
+    left join {{ ref('symetrisk__dim_borrower') }} as d on d.organization_number = m.organization_number
 ),
 
 under as (
@@ -27,7 +28,7 @@ under as (
         max(case when e.organization_number is not null then 1 else 0 end) as open_warning,
         max(case when e.act_month <= m.month_end then 1 else 0 end) as on_watchlist
     from months as m
-    inner join {{ ref('fct_warning_episodes') }} as e
+    inner join {{ ref('symetrisk__fct_warning_episodes') }} as e
         on e.organization_number = m.organization_number
         and e.opened_month <= m.month_end
         and (e.closed_month is null or e.closed_month > m.month_end)

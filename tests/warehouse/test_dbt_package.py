@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import re
 import shutil
 from pathlib import Path
@@ -332,3 +333,24 @@ def test_the_package_version_and_dbt_range_are_the_ones_released_and_tested():
     # and the integration project, a root, sets its own
     bank = yaml.safe_load((INTEGRATION / "dbt_project.yml").read_text())
     assert bank["profile"] != project["profile"] and "flags" in bank
+
+
+def test_models_select_and_the_docs_site_take_the_names_readers_use(tmp_path):
+    """`symetrisk models --select +fct_borrower_month` selects by the relation's name, the report
+    names what it built so, and `make docs` (models --docs) opens on our overview page."""
+    database = tmp_path / "w.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute("create schema symetrisk_raw")
+        for statement in contract.duckdb_statements("symetrisk_raw"):
+            con.execute(statement)
+    target = dbt_build.duckdb_target(database)
+    dbt_build.build(target, "symetrisk_raw")  # the relationship tests read dim_borrower
+    report = dbt_build.build(target, "symetrisk_raw", select=["+fct_borrower_month"])
+    model = dbt_build.PROJECT_DIR / "models" / "marts" / f"{PREFIX}fct_borrower_month.sql"
+    parents = set(re.findall(r"ref\('symetrisk__(\w+)'\)", model.read_text()))
+    assert {m.name for m in report.models} == {"fct_borrower_month", *parents}
+    index = dbt_build.docs(target, "symetrisk_raw", tmp_path / "site")
+    manifest = json.loads((index.parent / "manifest.json").read_text())
+    assert manifest["metadata"]["project_name"] == PACKAGE
+    overview = manifest["docs"][f"doc.{PACKAGE}.__overview__"]
+    assert overview["block_contents"].lstrip().startswith("# Symetrisk credit trends")

@@ -69,7 +69,8 @@ def covenant_rows() -> list[list[str]]:
 def project_with_covenants(tmp_path, rows: list[list[str]], rules: str | None = None):
     """A copy of the dbt project whose seeds hold these covenants (and rules, if given)."""
     project = tmp_path / "sql"
-    shutil.copytree(dbt_build.PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")  # a symlink back to sql/
+    shutil.copytree(dbt_build.PROJECT_DIR, project, ignore=ignore)
     with (project / "seeds" / "covenants.csv").open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(

@@ -1,19 +1,11 @@
 """Publishing a build: the loader and the model build write a working DuckDB file of their own,
-and readers open only the published file, which is replaced whole by an atomic rename.
-
-DuckDB lets one process write a file or many read it, never both. So the file readers open
-(`data/symetrisk.duckdb`, or the configured path) is never opened for writing: dlt loads into
-the working file beside it (`data/.symetrisk.work.duckdb`), the models are built there, and when
-both succeeded the working file is checkpointed, copied to a temporary file in the same
-directory, flushed to disk and renamed over the published path. A reader that has the old file
-open keeps reading the old build (the old inode lives until it closes); the next open sees the
-new one; no reader ever sees half of one, and no reader's lock is in the loader's way.
+and readers open only the published file, which is replaced whole by an atomic rename
+(docs/operations.md, "Readers and the nightly run").
 
 The working file persists between runs: it holds dlt's state, the merged history and whatever a
-killed run left half-loaded for the next run to finish. When it is missing and a published file
-exists (the first run after an upgrade, or a deleted working file) it is seeded from the
-published file, its write-ahead log included.
-"""
+killed run left half-loaded. When it is missing and a published file exists (the first run
+after an upgrade, or a deleted working file), it is seeded from the published file, its
+write-ahead log included."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import sys
 from typing import NoReturn
 
@@ -77,6 +78,9 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from pipelines.warehouse.private_files import private_umask
+
+    private_umask()  # every file and directory a command creates: its owner's only
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "_module", None):
@@ -106,4 +110,10 @@ def console() -> None:
     to finalize: connections and files are closed by then, and output is flushed at exit."""
     code = main()
     gc.freeze()
+    if code == 130:
+        # Ctrl-C: the journal is written and the lock released by now. Threads still waiting
+        # on the network must not hold the process (the interpreter joins them at exit).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)

@@ -129,8 +129,21 @@ def build_in(target, args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
+    except Exception as exc:  # noqa: BLE001 - e.g. a wrong password: one line, never the secret
+        print(f"error: {cannot_build(target, exc)}", file=sys.stderr)
+        return 1
     print(report.summary())
     return 0
+
+
+def cannot_build(target, exc: BaseException) -> str:
+    """One line for a build that could not start (the connection refused, ...)."""
+    from pipelines.warehouse.runs import first_line
+
+    text = first_line(exc) or type(exc).__name__
+    if target.secret:
+        text = text.replace(target.secret, "***")
+    return f"cannot build in {target.where}: {text}"
 
 
 def make_docs(args: argparse.Namespace, file: str | None) -> int:

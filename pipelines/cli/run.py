@@ -309,16 +309,18 @@ def main(args: argparse.Namespace) -> int:
 
 
 def load_and_report(args: argparse.Namespace) -> int:
-    from pipelines.symetrisk import RunStats
+    from pipelines.symetrisk import RunStats, stopping
     from pipelines.symetrisk.errors import SymetriskError
     from pipelines.warehouse import runs
     from pipelines.warehouse.runlock import busy_message
 
     options, stats, record = options_from_args(args), RunStats(), runs.RunRecord()
+    stopping.clear()
     try:
         result = run_load(options, stats=stats, publish=False)
     except BaseException as exc:  # noqa: BLE001 - one readable line, the traceback on --debug
         if is_interrupt(exc):
+            stopping.request_stop()  # threads still at work abort their requests now
             print(f"symetrisk run: {INTERRUPTED}", file=sys.stderr, flush=True)
             runs.close(record, options, stats, runs.FAILED, "interrupted")
             return INTERRUPTED_EXIT
@@ -433,6 +435,10 @@ def run_load(
             )
         destination, warehouse = resolve_destination(options.destination)
         Path(options.pipelines_dir).mkdir(parents=True, exist_ok=True)
+        from pipelines.warehouse.private_files import make_private, warehouse_files
+
+        # what an older version or another umask left readable by others
+        make_private([options.pipelines_dir, *warehouse_files(warehouse)])
         pipeline = dlt.pipeline(
             pipeline_name=settings.PIPELINE_NAME,
             destination=destination,
@@ -675,11 +681,25 @@ def summary(result: LoadResult) -> str:
         where = display_path(result.warehouse)
         lines.append(f"warehouse: {where} (raw tables in {result.dataset}, models in analytics)")
         lines.append(
-            f"query it: {display_path(sys.argv[0])} sql --destination {where} "
+            f"query it: {query_command(result)} "
             f'"select organization_number, count(*) as months, max(snapshot_date) as newest '
             f'from {result.dataset}.accounting_snapshots group by 1 order by 1 limit 10"'
         )
     return "\n".join(lines)
+
+
+def query_command(result: LoadResult) -> str:
+    """`symetrisk sql` with the --destination that finds this run's warehouse: the published
+    DuckDB file, or the dlt destination's name (postgres) for any other."""
+    program = Path(sys.argv[0]).name
+    command = display_path(sys.argv[0]) if program == "symetrisk" else "symetrisk"
+    destination = getattr(getattr(result.load_info, "pipeline", None), "destination", None)
+    name = getattr(destination, "destination_name", None)
+    if result.working or name in (None, "duckdb"):
+        target = display_path(result.warehouse or "")
+    else:
+        target = name
+    return f"{command} sql --destination {target}"
 
 
 def display_path(path: str) -> str:

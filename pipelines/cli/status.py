@@ -99,6 +99,15 @@ class ApiView:
     extra: list[str] = field(default_factory=list)
 
 
+def privacy_warnings(database: str | None, pipelines_dir: str) -> list[str]:
+    """Secrets file, warehouse or pipelines dir readable by others (private_files.py)."""
+    from pipelines.warehouse.private_files import status_warnings
+    from pipelines.warehouse.readers import warehouse_path
+
+    local = database is None or database.endswith(".duckdb")
+    return status_warnings(warehouse_path(database) if local else None, pipelines_dir)
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         if args.borrowers:
@@ -115,6 +124,8 @@ def main(args: argparse.Namespace) -> int:
     else:
         warehouse = Warehouse.open(destination or args.database, args.dataset)
     print(warehouse.line)
+    for line in privacy_warnings(destination or args.database, args.pipelines_dir):
+        print(line)
     relationships, source = api.relationships, "the API"
     if relationships is None and warehouse.con is not None:
         relationships, source = warehouse.relationships(), "the warehouse, as of the last run"

@@ -2,11 +2,17 @@
 in the form body; Cognito wants them in a Basic header, with the scope in the body. This is the
 one named place where dlt's class is extended: Basic header, scope, a token shared safely by all
 threads and renewed shortly before it expires, a renewal on demand after a 401, and errors that
-name the setting to check (never the secret or the token)."""
+name the setting to check (never the secret or the token).
+
+Against a token endpoint that misbehaves: a token said to live under TOKEN_MIN_LIFETIME_S (60 s;
+`expires_in` 0 or less included) is used for that long, or until the API refuses it; renewals
+are at least TOKEN_MIN_RENEWAL_INTERVAL_S apart; and TOKEN_MAX_DEAD_TOKENS tokens in a row that
+the API refused before ever accepting one end the run with one line."""
 
 from __future__ import annotations
 
 import threading
+import time
 from base64 import b64encode
 from typing import Any
 
@@ -16,7 +22,7 @@ from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 from requests import PreparedRequest
 from requests.exceptions import RequestException
 
-from . import settings
+from . import settings, stopping
 from .errors import SymetriskConfigError
 
 
@@ -31,6 +37,9 @@ class CognitoClientCredentials(OAuth2ClientCredentials):
         super().__post_init__()
         self._lock = threading.Lock()
         self.tokens_obtained = 0
+        self._obtained_at = -1e9  # time.monotonic() of the last token request
+        self._accepted: str | None = None  # the last token the API answered a request with
+        self._dead_in_a_row = 0
 
     def build_access_token_request(self) -> dict[str, Any]:
         basic = b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode("ascii")
@@ -60,14 +69,36 @@ class CognitoClientCredentials(OAuth2ClientCredentials):
         """After a 401: renew unless another thread already replaced the rejected token."""
         with self._lock:
             if self.access_token is None or rejected_header == f"Bearer {self.access_token}":
+                self._count_dead(rejected_header)
                 self.obtain_token()
             return str(self.access_token)
+
+    def accepted(self, token: str | None) -> None:
+        """The API answered a request sent with `token` (not a 401)."""
+        self._accepted = token
+
+    def _count_dead(self, rejected_header: str | None) -> None:
+        if rejected_header and rejected_header == f"Bearer {self._accepted}":
+            self._dead_in_a_row = 0  # it worked before it expired: not a dead token
+            return
+        self._dead_in_a_row += 1
+        if self._dead_in_a_row >= settings.TOKEN_MAX_DEAD_TOKENS:
+            raise SymetriskConfigError(
+                f"the token endpoint issued {self._dead_in_a_row} tokens in a row that the API "
+                f"refused: check {settings.SETTING_TOKEN_URL} (it must belong to this API), "
+                f"{settings.SETTING_CLIENT_ID} and {settings.SETTING_CLIENT_SECRET}"
+            )
 
     def is_token_expired(self) -> bool:
         return pendulum.now() >= self.token_expiry
 
     def obtain_token(self) -> None:
         url = self.access_token_url
+        # renewals at least this far apart, whatever the endpoint or the API says
+        wait = self._obtained_at + settings.TOKEN_MIN_RENEWAL_INTERVAL_S - time.monotonic()
+        if wait > 0:
+            stopping.sleep(wait)
+        self._obtained_at = time.monotonic()
         try:
             response = self.session.post(url, **self.build_access_token_request())
         except RequestException as exc:
@@ -95,9 +126,18 @@ class CognitoClientCredentials(OAuth2ClientCredentials):
                 f" check {settings.SETTING_TOKEN_URL}"
             )
         self.access_token = str(body["access_token"])
-        lifetime = self.parse_expiration_in_seconds(body)
-        margin = min(self.renew_margin_s, lifetime / 10)
-        self.token_expiry = pendulum.now().add(seconds=lifetime - margin)
+        try:
+            lifetime = min(float(body.get("expires_in", 0)), 86400.0)  # a day at most
+        except (TypeError, ValueError):
+            lifetime = 0.0  # not a number: treated as a token that says nothing of its life
+        if not lifetime >= 0:  # NaN
+            lifetime = 0.0
+        if lifetime < settings.TOKEN_MIN_LIFETIME_S:
+            # 0, negative or a few seconds: used this long, or until the API refuses it
+            usable = float(settings.TOKEN_MIN_LIFETIME_S)
+        else:
+            usable = lifetime - min(self.renew_margin_s, lifetime / 10)
+        self.token_expiry = pendulum.now().add(seconds=usable)
         self.tokens_obtained += 1
 
 

@@ -29,9 +29,9 @@ from requests.adapters import HTTPAdapter
 from requests.exceptions import RequestException
 from requests.utils import get_environ_proxies
 
-from . import settings
+from . import settings, stopping
 from .auth import CognitoClientCredentials
-from .errors import SymetriskApiError, SymetriskConfigError
+from .errors import LimitExceeded, SymetriskApiError, SymetriskConfigError
 from .paging import SkipPaginator
 from .pool import bounded_map
 from .responses import (
@@ -66,7 +66,7 @@ class RateLimiter:
                 self._next_slot = start + self.interval
         delay = start - now
         if delay > 0:
-            time.sleep(delay)
+            stopping.sleep(delay)
 
     def pause(self, seconds: float) -> None:
         with self._lock:
@@ -182,6 +182,9 @@ class Api:
         max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
         backoff_factor: float = settings.DEFAULT_BACKOFF_FACTOR,
         max_retry_delay_s: float = settings.DEFAULT_MAX_RETRY_DELAY_S,
+        max_response_bytes: int = settings.DEFAULT_MAX_RESPONSE_BYTES,
+        request_deadline_s: float = settings.DEFAULT_REQUEST_DEADLINE_S,
+        max_pages: int = settings.DEFAULT_MAX_PAGES,
     ) -> None:
         if not base_url:
             raise SymetriskConfigError(f"no API base URL: set {settings.SETTING_BASE_URL}")
@@ -194,6 +197,7 @@ class Api:
             )
         self.base_url = base_url.rstrip("/")
         self.concurrency = concurrency
+        self.max_pages = max(1, int(max_pages))
         self.stats = stats or RunStats()
         self.limiter = RateLimiter(rate_limit_rps)
         timeout = (connect_timeout_s, read_timeout_s)
@@ -234,6 +238,8 @@ class Api:
             backoff_factor=backoff_factor,
             max_retry_delay_s=max_retry_delay_s,
             concurrency=concurrency,
+            max_response_bytes=max_response_bytes,
+            request_deadline_s=request_deadline_s,
         )
         self._runtime_config = resolve_configuration(RuntimeConfiguration())
         self._local = threading.local()
@@ -285,6 +291,8 @@ class Api:
                 body = self.transport.get_json(path, query)
                 items, total = page_items(body)
                 paginator.advance(len(items), total)
+                if paginator.has_next_page and paginator.pages_read >= self.max_pages:
+                    raise self.too_many_pages(path)
                 yield items
         except (RequestException, BrokenJsonError) as exc:
             _reraise(exc, "GET", path)
@@ -309,6 +317,10 @@ class Api:
                 return in_turn()
             if size == 0 or size >= total:
                 return first
+            if total > size * self.max_pages:
+                # more pages than the limit: read them in turn, which stops at an empty page
+                # (a total that lies) or at the limit
+                return in_turn()
             offsets = range(size, total, size)
             found: dict[int, tuple[list[Any], int | None]] = {}
             for skip, result, error in bounded_map(page, offsets, self.concurrency):
@@ -321,6 +333,12 @@ class Api:
         if any(t != total or (s != last and len(p) != size) for s, (p, t) in found.items()):
             return in_turn()
         return first + [item for skip in offsets for item in found[skip][0]]
+
+    def too_many_pages(self, path: str) -> LimitExceeded:
+        return LimitExceeded(
+            f"GET {path} had more than {self.max_pages:,} pages (limit "
+            f"{settings.SETTING_MAX_PAGES}={self.max_pages})"
+        )
 
     def close(self) -> None:
         self.http._adapter.close()

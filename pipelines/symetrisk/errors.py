@@ -14,3 +14,13 @@ class SymetriskConfigError(SymetriskError):
 
 class SymetriskApiError(SymetriskError):
     """The API answered in a way the load cannot go on from (after retries)."""
+
+
+class LimitExceeded(SymetriskApiError):
+    """An answer of the API went past one of the limits that protect the machine from a
+    hostile or broken API (response size, request deadline, pages of a list, new columns,
+    nesting, token renewals); the message names the limit and its setting. Never retried."""
+
+
+class Stopped(SymetriskError):
+    """The run was asked to stop (Ctrl-C): in-flight requests are aborted with this."""

@@ -20,10 +20,12 @@ import orjson
 from dlt.extract.resource import DltResource
 from requests import HTTPError
 
+from pipelines.orgnr import problem
+
 from . import contract, settings
 from .client import Api
 from .company import call_self, company_of, optional_path_note
-from .errors import SymetriskApiError, SymetriskConfigError
+from .errors import LimitExceeded, SymetriskApiError, SymetriskConfigError
 from .pool import bounded_map
 from .responses import error_message, error_status
 from .snapshots import (
@@ -40,6 +42,7 @@ from .snapshots import (
     with_hashes,
 )
 from .stats import RunStats
+from .untrusted import NewColumns, check_item_depth, check_snapshots
 
 SKIPPABLE_STATUS = (403, 404)
 
@@ -112,7 +115,9 @@ class Skips:
 def failure_reason(error: BaseException) -> tuple[str, str]:
     """(the reason shared by all borrowers failing alike, this borrower's own detail)."""
     if isinstance(error, SnapshotDataError):
-        return "data that cannot be loaded; kept its old state", str(error)
+        return f"data that cannot be loaded: {error}; kept its old state", str(error)
+    if isinstance(error, LimitExceeded):
+        return f"{error}; kept its old state", str(error)
     if isinstance(error, SymetriskApiError):
         return "the API kept failing after every retry; kept its old state", str(error).split(
             "; nothing of this run"
@@ -142,6 +147,8 @@ class Resources:
         self.concurrency = concurrency
         self.full_refresh = full_refresh
         self.batch_rows = max(1, batch_rows)
+        self.max_new_columns = settings.DEFAULT_MAX_NEW_COLUMNS
+        self.max_depth = settings.DEFAULT_MAX_DEPTH
         self.started_at = dt.datetime.now(dt.timezone.utc)
         self._lock = threading.RLock()
         self._lists: dict[str, list[dict[str, Any]]] = {}
@@ -195,9 +202,14 @@ class Resources:
 
     def _read_list(self, table: str, path: str, key: str) -> list[dict[str, Any]]:
         items: dict[Any, dict[str, Any]] = {}
+        bad: list[str] = []
         try:
             for item in self.api.list_items(path):
                 if isinstance(item, dict):
+                    reason = self._bad_item(item, table)
+                    if reason:
+                        bad.append(reason)
+                        continue
                     items.setdefault(item.get(key, item.get("organization_number")), item)
         except HTTPError as exc:
             status = error_status(exc)
@@ -209,7 +221,25 @@ class Resources:
             else:
                 raise
             return []
+        for reason in bad:
+            self.stats.note(f"{table}: skipped {reason}")
         return list(items.values())
+
+    def _bad_item(self, item: dict[str, Any], table: str) -> str | None:
+        """Why a list item from the API is skipped: its organisation number is not one (it
+        would go into URL paths), or it nests too deep. The run ends `partial`."""
+        org = item.get("organization_number")
+        why = problem(org)
+        if why is None:
+            try:
+                check_item_depth(item, self.max_depth, f"the item of {org}")
+            except LimitExceeded as exc:
+                why = str(exc)
+        if why is None:
+            return None
+        shown = repr(org)[:60]
+        self.stats.fail(shown, table, f"organisation number {shown} from the API {why}")
+        return f"organisation number {shown} from the API: it {why}"
 
     def answered(self, path: str) -> bool:
         return path in self._lists and path not in self._refused
@@ -221,7 +251,7 @@ class Resources:
         if self.answered(settings.RELATIONSHIPS):
             return "bank"
         if creditor:
-            path = settings.LIST_DEBTORS.format(creditor=creditor)
+            path = settings.api_path(settings.LIST_DEBTORS, creditor=creditor)
             self.list_once("debtors", path, "organization_number", announce=False)
             if self.answered(path):
                 return "credit_scorer"
@@ -284,7 +314,7 @@ class Resources:
         stats, api = self.stats, self.api
 
         def fetch(org: str) -> dict[str, Any]:
-            return api.get(settings.BORROWER.format(organization_number=org))
+            return api.get(settings.api_path(settings.BORROWER, organization_number=org))
 
         @dlt.resource(
             name="borrowers",
@@ -329,7 +359,8 @@ class Resources:
         full_refresh = self.full_refresh
 
         def fetch(plan: Plan) -> list[dict[str, Any]]:
-            path = settings.ACCOUNTING_DATA.format(organization_number=plan.organization_number)
+            org = plan.organization_number
+            path = settings.api_path(settings.ACCOUNTING_DATA, organization_number=org)
             return months_wanted(api.pages(path, limit=plan.limit), plan)
 
         def fetch_and_flatten(job: tuple[Plan, dict[str, Any] | None]) -> BorrowerMonths:
@@ -337,6 +368,7 @@ class Resources:
             to write (the per-row Python work stays off the thread that feeds dlt)."""
             plan, state = job
             items = fetch(plan)
+            check_snapshots(items, self.max_depth)
             rows, counts = classify(items, state, full_refresh)
             batch = SnapshotBatch()
             batch.add(rows)
@@ -375,12 +407,18 @@ class Resources:
                 for org in approved
             ]
             stats.borrowers_total = len(jobs)
+            columns = NewColumns(self.snapshot_columns(), self.max_new_columns)
             skips = Skips(stats, "accounting_snapshots")
             batch, hashes = SnapshotBatch(), []
             for (plan, _), result, error in bounded_map(fetch_and_flatten, jobs, self.concurrency):
                 stats.borrowers_done += 1
                 skips.tried += 1
                 org = plan.organization_number
+                if error is None:
+                    try:
+                        columns.admit(result.rows.extra)
+                    except (LimitExceeded, SnapshotDataError) as exc:
+                        error = exc
                 if error is not None:
                     self._skip_or_raise(skips, org, error)  # its state stays as it was
                     continue
@@ -399,6 +437,14 @@ class Resources:
             stats.extract_done = True
 
         return accounting_snapshots
+
+    def snapshot_columns(self) -> list[str]:
+        """The columns the snapshots table has in dlt's schema (none on a first run)."""
+        try:
+            table = dlt.current.source_schema().tables.get("accounting_snapshots") or {}
+        except Exception:  # noqa: BLE001 - outside a pipeline (unit tests): no schema yet
+            return []
+        return list((table.get("columns") or {}).keys())
 
     def versions_transformer(self) -> DltResource:
         stats = self.stats
@@ -455,7 +501,9 @@ class Resources:
 
     def debtors(self, creditor: str) -> list[dict[str, Any]]:
         return self.list_once(
-            "debtors", settings.LIST_DEBTORS.format(creditor=creditor), "organization_number"
+            "debtors",
+            settings.api_path(settings.LIST_DEBTORS, creditor=creditor),
+            "organization_number",
         )
 
     def debtors_resource(self, creditor: str | None) -> DltResource:
@@ -490,7 +538,8 @@ class Resources:
         stats, api = self.stats, self.api
 
         def fetch(debtor: str) -> dict[str, Any]:
-            score = api.get(settings.CREDIT_SCORE.format(creditor=creditor, debtor=debtor))
+            path = settings.api_path(settings.CREDIT_SCORE, creditor=creditor, debtor=debtor)
+            score = api.get(path)
             return {**score, "fetched_at": dt.datetime.now(dt.timezone.utc)}
 
         @dlt.resource(

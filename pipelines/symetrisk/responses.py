@@ -78,7 +78,9 @@ def page_items(body: Any) -> tuple[list[Any], int | None]:
     items = body.get("items")
     metadata = body.get("metadata")
     total = metadata.get("totalItems") if isinstance(metadata, dict) else None
-    return (items if isinstance(items, list) else []), (None if total is None else int(total))
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        total = None  # missing, or not a count: paging ends at an empty page or the page limit
+    return (items if isinstance(items, list) else []), total
 
 
 def api_error(response: Response) -> HTTPError:

@@ -19,6 +19,15 @@ LIST_DEBTORS = "/list-debtors/{creditor}"
 CREDIT_SCORE = "/get-credit-score/{creditor}/{debtor}"
 CREATE_CREDIT_SCORER = "/partner/credit-scorer"
 
+
+def api_path(template: str, **segments: str) -> str:
+    """A path with its segments filled in, each URL-encoded whole (an organisation number from
+    the API is checked, and this makes `../x` or `1?a#b` stay one segment anyway)."""
+    from urllib.parse import quote
+
+    return template.format(**{k: quote(str(v), safe="") for k, v in segments.items()})
+
+
 # the real API's addresses, shown as examples in messages about a wrong URL
 EXAMPLE_BASE_URL = "https://api.symetrisk.com/api/v1"
 EXAMPLE_TOKEN_URL = "https://symetrisk.auth.eu-central-1.amazoncognito.com/oauth2/token"
@@ -52,6 +61,32 @@ DEFAULT_READ_TIMEOUT_S = 30.0
 DEFAULT_MAX_ATTEMPTS = 8  # per request, first try included
 DEFAULT_BACKOFF_FACTOR = 0.5  # exponential backoff 0.5, 1, 2, 4 ... seconds
 DEFAULT_MAX_RETRY_DELAY_S = 30.0
+
+# --- limits against a hostile or broken API (docs/faults.md) -------------------------------------
+# Each is a source argument, so dlt config sets it: SOURCES__SYMETRISK__<NAME>. Past one, one
+# line names the limit and its setting; that borrower is skipped (a partial run) where the rest
+# can load, else the run fails; nothing is published either way.
+# the largest response body read (a page of 100 snapshots is about 172 KB plain)
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# the longest one request may take as a whole, however the bytes trickle in
+DEFAULT_REQUEST_DEADLINE_S = 120.0
+# the most pages read from one list (at 100 items a page: a million relationships)
+DEFAULT_MAX_PAGES = 10_000
+# the most new columns one run may add to the snapshots table
+DEFAULT_MAX_NEW_COLUMNS = 200
+# the deepest nesting of a snapshot or list item (the documented snapshot is 4 deep)
+DEFAULT_MAX_DEPTH = 16
+# a token is used for at least this long, whatever its expires_in says, and renewed at most
+# once in this many seconds; a token refused right after renewal this many times in a row ends
+# the run
+TOKEN_MIN_LIFETIME_S = 60
+TOKEN_MIN_RENEWAL_INTERVAL_S = 2.0
+TOKEN_MAX_DEAD_TOKENS = 5
+SETTING_MAX_RESPONSE_BYTES = "SOURCES__SYMETRISK__MAX_RESPONSE_BYTES"
+SETTING_REQUEST_DEADLINE_S = "SOURCES__SYMETRISK__REQUEST_DEADLINE_S"
+SETTING_MAX_PAGES = "SOURCES__SYMETRISK__MAX_PAGES"
+SETTING_MAX_NEW_COLUMNS = "SOURCES__SYMETRISK__MAX_NEW_COLUMNS"
+SETTING_MAX_DEPTH = "SOURCES__SYMETRISK__MAX_DEPTH"
 
 # --- state and volume ---------------------------------------------------------------------------
 DEFAULT_LOOKBACK_MONTHS = 3  # newest stored months re-read every run (they get revised)

@@ -44,6 +44,11 @@ def symetrisk(
     full_refresh: bool = False,
     scope: str = settings.DEFAULT_SCOPE,
     batch_rows: int = settings.SNAPSHOT_BATCH_ROWS,
+    max_response_bytes: int = settings.DEFAULT_MAX_RESPONSE_BYTES,
+    request_deadline_s: float = settings.DEFAULT_REQUEST_DEADLINE_S,
+    max_pages: int = settings.DEFAULT_MAX_PAGES,
+    max_new_columns: int = settings.DEFAULT_MAX_NEW_COLUMNS,
+    max_depth: int = settings.DEFAULT_MAX_DEPTH,
     stats: RunStats | None = None,
     read_ahead: bool = False,
 ) -> list[DltResource]:
@@ -52,7 +57,9 @@ def symetrisk(
     borrower's whole history and detail, keeping what is already loaded (revoked borrowers keep
     their history). `read_ahead` reads the relationship list in a thread at once, for a caller
     that runs the source right after (`symetrisk run` does; a scheduler that builds the source
-    at every parse of its DAG file should not)."""
+    at every parse of its DAG file should not). `max_response_bytes`, `request_deadline_s`,
+    `max_pages`, `max_new_columns` and `max_depth` are the limits against a hostile API
+    (docs/faults.md)."""
     only = set(validate_all(list(borrowers))) if borrowers else None
     check_urls(base_url, token_url)
     stats = stats if stats is not None else RunStats()
@@ -68,8 +75,12 @@ def symetrisk(
         read_timeout_s=read_timeout_s,
         max_attempts=max_attempts,
         backoff_factor=backoff_factor,
+        max_response_bytes=max_response_bytes,
+        request_deadline_s=request_deadline_s,
+        max_pages=max_pages,
     )
     loader = Resources(api, stats, only, lookback_months, concurrency, full_refresh, batch_rows)
+    loader.max_new_columns, loader.max_depth = max_new_columns, max_depth
     first_calls = loader.start(base_url, relationships=read_ahead)
     # pyarrow imports pandas on its first pa.array(). The resources extract in parallel threads,
     # and dlt tests sys.modules["pandas"] for frames from other threads meanwhile: a half-imported

@@ -11,6 +11,11 @@ of the CPU per request), with the same manners:
   can expire between its renewal and its use; a token refused every time right after it was
   issued means a setting to check);
 - the connect timeout, and the read timeout as "no byte for that many seconds";
+- limits against a hostile API (in `_limit_options`, `CappedBody`, `_limit_error`): a body past
+  `max_response_bytes` is cut off as it arrives (libcurl's MAXFILESIZE alone misses chunked
+  bodies), and a request past `request_deadline_s` as a whole is aborted; either raises
+  LimitExceeded naming its setting, never retried;
+- a stop (Ctrl-C, `stopping.py`) aborts requests in flight and cuts retry waits short;
 - proxy and CA-bundle settings from the environment, read once, as requests reads them.
 
 Once retries are spent it raises what dlt's client would have led to, so `client.explain` words
@@ -23,7 +28,6 @@ from __future__ import annotations
 import math
 import os
 import threading
-import time
 from collections import deque
 from contextlib import nullcontext
 from typing import Any
@@ -37,6 +41,8 @@ from requests.exceptions import ConnectionError, ConnectTimeout, ReadTimeout, Re
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies
 
+from . import settings, stopping
+from .errors import LimitExceeded, Stopped
 from .responses import BrokenJsonError, api_error, path_of, retry_after_seconds
 from .stats import RunStats
 
@@ -61,8 +67,12 @@ class Transport:
         backoff_factor: float,
         max_retry_delay_s: float,
         concurrency: int = 0,
+        max_response_bytes: int = settings.DEFAULT_MAX_RESPONSE_BYTES,
+        request_deadline_s: float = settings.DEFAULT_REQUEST_DEADLINE_S,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_response_bytes = max(1, int(max_response_bytes))
+        self.request_deadline_s = float(request_deadline_s)
         self.bearer = bearer
         self.limiter = limiter
         self.stats = stats
@@ -92,6 +102,7 @@ class Transport:
             handle.setopt(pycurl.LOW_SPEED_TIME, self.read_timeout_s)
             handle.setopt(pycurl.CAINFO, self.ca_bundle)
             handle.setopt(pycurl.PROXY, self.proxy or "")  # "" = no proxy, whatever the env says
+            self._limit_options(handle)
             with self._handles_lock:
                 self._handles.append(handle)
         return handle
@@ -106,6 +117,8 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            if stopping.requested():
+                raise Stopped(f"stopped before GET {path_of(url)}")
             try:
                 with self.in_flight or nullcontext():
                     # the token is read once a slot is free, so it is as fresh as it can be
@@ -115,11 +128,16 @@ class Transport:
                     sent += 1
                     status, body, header_lines = self._perform(url, token)
             except pycurl.error as exc:
+                limit = self._limit_error(exc, url)
+                if limit is not None:
+                    raise limit from None
                 if attempt >= self.max_attempts:
                     raise _no_answer(exc, url) from None
                 self._wait(attempt, None)
                 continue
             self.stats.status(status)
+            if status != 401 and self.bearer is not None:
+                self.bearer.accepted(token)
             if status == 401 and self.bearer is not None and renewals < TOKEN_RENEWALS:
                 renewals += 1
                 self.bearer.renew(f"Bearer {token}")
@@ -148,14 +166,47 @@ class Transport:
 
     def _perform(self, url: str, token: str | None) -> tuple[int, bytes, list[bytes]]:
         handle = self._handle()
-        chunks: list[bytes] = []
+        body = self._local.body = CappedBody(self.max_response_bytes)
         header_lines: list[bytes] = []
         handle.setopt(pycurl.URL, url)
         handle.setopt(pycurl.HTTPHEADER, [f"Authorization: Bearer {token}"] if token else [])
-        handle.setopt(pycurl.WRITEFUNCTION, chunks.append)
+        handle.setopt(pycurl.WRITEFUNCTION, body.write)
         handle.setopt(pycurl.HEADERFUNCTION, header_lines.append)
         handle.perform()
-        return handle.getinfo(pycurl.RESPONSE_CODE), b"".join(chunks), header_lines
+        return handle.getinfo(pycurl.RESPONSE_CODE), body.value(), header_lines
+
+    # --- limits against a hostile API ---------------------------------------------------------
+
+    def _limit_options(self, handle: pycurl.Curl) -> None:
+        """The whole-request deadline, a declared size past the cap refused up front, and a
+        progress callback that aborts the transfer when a stop is requested."""
+        if self.request_deadline_s > 0:
+            handle.setopt(pycurl.TIMEOUT_MS, max(1, int(self.request_deadline_s * 1000)))
+        handle.setopt(pycurl.MAXFILESIZE_LARGE, self.max_response_bytes)
+        handle.setopt(pycurl.NOPROGRESS, 0)
+        handle.setopt(pycurl.XFERINFOFUNCTION, _abort_when_stopping)
+
+    def _limit_error(self, exc: pycurl.error, url: str) -> BaseException | None:
+        """The error to raise at once, without retrying, for a transfer cut off by a limit or
+        a stop; None for an ordinary failure (retried)."""
+        code = exc.args[0] if exc.args else None
+        body = getattr(self._local, "body", None)
+        where = f"GET {path_of(url)}"
+        if code == pycurl.E_ABORTED_BY_CALLBACK or stopping.requested():
+            return Stopped(f"stopped during {where}")
+        if (body is not None and body.over) or code == pycurl.E_FILESIZE_EXCEEDED:
+            return LimitExceeded(
+                f"the API sent more than {self.max_response_bytes:,} bytes for {where} (limit "
+                f"{settings.SETTING_MAX_RESPONSE_BYTES}={self.max_response_bytes})"
+            )
+        if code in _TIMED_OUT and self.request_deadline_s > 0:
+            handle = self._handle()
+            if handle.getinfo(pycurl.TOTAL_TIME) >= self.request_deadline_s * 0.99:
+                return LimitExceeded(
+                    f"{where} took longer than {self.request_deadline_s:g} s as a whole (limit "
+                    f"{settings.SETTING_REQUEST_DEADLINE_S}={self.request_deadline_s:g})"
+                )
+        return None
 
     def _wait(self, attempt: int, retry_after: float | None) -> None:
         """dlt's wait: the Retry-After when the server gave one, else exponential backoff."""
@@ -164,13 +215,41 @@ class Transport:
         else:
             delay = min(self.backoff_factor * 2 ** (attempt - 1), self.max_retry_delay_s)
         if delay > 0:
-            time.sleep(delay)
+            stopping.sleep(delay)
 
     def close(self) -> None:
         with self._handles_lock:
             for handle in self._handles:
                 handle.close()
             self._handles.clear()
+
+
+class CappedBody:
+    """A response body gathered chunk by chunk, cut off past `limit` bytes: libcurl aborts
+    the transfer when the write callback takes fewer bytes than it was given."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.over = False
+        self._chunks: list[bytes] = []
+
+    def write(self, chunk: bytes) -> int | None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.over = True
+            self._chunks.clear()
+            return 0  # not len(chunk): libcurl stops with CURLE_WRITE_ERROR
+        self._chunks.append(chunk)
+        return None
+
+    def value(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+def _abort_when_stopping(*_progress: int) -> int:
+    """libcurl's progress callback: non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK)."""
+    return 1 if stopping.requested() else 0
 
 
 class Slots:

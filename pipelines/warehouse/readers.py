@@ -60,18 +60,20 @@ def open_marts(
     schema: str = "analytics",
     require_marts: bool = True,
     locked_down: bool = False,
+    limits: dict[str, object] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the newest published build whose search path is the marts
     schema (when it exists). `locked_down`: no access to other files, databases or extensions
-    (LOCKED_DOWN), and the configuration locked so SQL cannot undo it. Raises WarehouseMissing
-    or WarehouseBusy."""
+    (LOCKED_DOWN), and the configuration locked so SQL cannot undo it; `limits`: DuckDB settings
+    applied before that (memory, temp space: pipelines/warehouse/query_limits.py). Raises
+    WarehouseMissing or WarehouseBusy."""
     path = warehouse_path(database)
     if not path.startswith("md:") and not Path(path).exists():
         raise WarehouseMissing(
             f"no warehouse at {path}: run `make run` first to load the sandbox and build the models"
         )
     try:
-        con = _connect(path)
+        con = _connect(path, limits)
     except duckdb.Error as exc:
         message = busy_message(exc, reading=True)
         first = first_line(exc)
@@ -93,13 +95,14 @@ def open_marts(
     return con
 
 
-def _connect(path: str) -> duckdb.DuckDBPyConnection:
+def _connect(path: str, limits: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the build at `path` now. A local file is attached to a new
     in-memory database instead of opened: DuckDB hands a process that still has a connection to
     a path that path's old database again, which after a publish is the previous build."""
     if path.startswith("md:"):
         return duckdb.connect(path, read_only=True)
-    con = duckdb.connect(":memory:", config={k: v for k, v in LOCKED_DOWN.items() if "auto" in k})
+    config = {k: v for k, v in LOCKED_DOWN.items() if "auto" in k}
+    con = duckdb.connect(":memory:", config={**config, **(limits or {})})
     try:
         alias = Path(path).stem.replace('"', "")
         alias = "warehouse" if alias.lower() in ("memory", "system", "temp", "main") else alias

@@ -24,6 +24,7 @@ class Connection:
     def __init__(self, raw: Any, where: str) -> None:
         self.raw = raw
         self.where = where
+        self.loader_user: str | None = None
 
     def execute(self, sql: str, params: list[Any] | None = None) -> Any:
         cursor = self.raw.cursor()
@@ -37,8 +38,16 @@ class Connection:
         self.raw.close()
 
 
-def connect(destination: str, dataset: str, pipelines_dir: str, schema: str = "analytics"):
-    """A read-only connection to the named dlt destination (postgres)."""
+def connect(
+    destination: str,
+    dataset: str,
+    pipelines_dir: str,
+    schema: str = "analytics",
+    reader: bool = False,
+):
+    """A read-only connection to the named dlt destination (postgres). With `reader`, the
+    reader login (DESTINATION__POSTGRES__READER_CREDENTIALS, pipelines/warehouse/reader_login.py)
+    when one is configured; `loader_user` on the result names the loader's role either way."""
     import dlt
 
     from pipelines.symetrisk import settings
@@ -67,6 +76,11 @@ def connect(destination: str, dataset: str, pipelines_dir: str, schema: str = "a
         ) from None
     import psycopg2
 
+    from pipelines.warehouse.reader_login import reader_target
+
+    loader_user = str(target.output.get("user"))
+    if reader:
+        target = reader_target(destination, target)
     o = target.output
     try:
         raw = psycopg2.connect(
@@ -83,4 +97,6 @@ def connect(destination: str, dataset: str, pipelines_dir: str, schema: str = "a
             first = first.replace(target.secret, "***")
         raise RemoteError(f"cannot connect to {target.where}: {first}") from None
     raw.autocommit = True
-    return Connection(raw, target.where)
+    connection = Connection(raw, target.where)
+    connection.loader_user = loader_user
+    return connection

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from pipelines.cli.run import PARTIAL_EXIT
 
 from .hostile_api import BAD_ORGS, hostile_api, symetrisk

@@ -390,6 +390,7 @@ def is_interrupt(exc: BaseException) -> bool:
         if isinstance(current, KeyboardInterrupt) or type(current).__name__ in (
             "SignalReceivedException",
             "InterruptException",
+            "Stopped",  # a request the stop aborted (pipelines/symetrisk/stopping.py)
         ):
             return True
         current = getattr(current, "exception", None) or current.__cause__ or current.__context__

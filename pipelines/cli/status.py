@@ -234,7 +234,7 @@ def read_relationships(api: Any, view: ApiView) -> None:
         path = settings.RELATIONSHIPS
     elif role == "credit_scorer":
         org = view.company.get("brreg_organization_number")
-        path = settings.LIST_DEBTORS.format(creditor=org)
+        path = settings.api_path(settings.LIST_DEBTORS, creditor=org)
     else:
         if role == "partner":
             partner = api.get(settings.PARTNER)

@@ -205,3 +205,20 @@ def test_ctrl_c_cancels_the_query_on_the_server(tmp_path, postgres):
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert not running()  # cancelled on the server, not left sleeping
+
+
+def test_models_with_a_login_postgres_refuses_is_one_line(tmp_path, postgres):
+    socket, _ = postgres
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DESTINATION__", "SYMETRISK"))}
+    env["DESTINATION__POSTGRES__CREDENTIALS"] = credentials(socket, "nobody", "wrong-pw-4711")
+    env["SYMETRISK_PIPELINES_DIR"] = str(tmp_path / "dlt")
+    env["SYMETRISK_DBT_DIR"] = str(tmp_path / "dbt")
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "models", "--destination", "postgres"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "wrong-pw-4711" not in done.stdout + done.stderr
+    errors = done.stderr.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("error: cannot build in postgres nobody@")
+    assert 'role "nobody" does not exist' in errors[0]

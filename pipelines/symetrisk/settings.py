@@ -66,8 +66,9 @@ DEFAULT_MAX_RETRY_DELAY_S = 30.0
 # Each is a source argument, so dlt config sets it: SOURCES__SYMETRISK__<NAME>. Past one, one
 # line names the limit and its setting; that borrower is skipped (a partial run) where the rest
 # can load, else the run fails; nothing is published either way.
-# the largest response body read (a page of 100 snapshots is about 172 KB plain)
-DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# the largest response body read (a page of 100 snapshots is about 172 KB plain; parsed JSON
+# takes up to 36 times its size, so 16 requests in flight at the cap hold about 1.2 GB)
+DEFAULT_MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 # the longest one request may take as a whole, however the bytes trickle in
 DEFAULT_REQUEST_DEADLINE_S = 120.0
 # the most pages read from one list (at 100 items a page: a million relationships)

@@ -198,6 +198,7 @@ class Api:
         self.base_url = base_url.rstrip("/")
         self.concurrency = concurrency
         self.max_pages = max(1, int(max_pages))
+        stopping.clear()  # a new session: a stop asked of an earlier one in this process is done
         self.stats = stats or RunStats()
         self.limiter = RateLimiter(rate_limit_rps)
         timeout = (connect_timeout_s, read_timeout_s)

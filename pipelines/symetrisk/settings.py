@@ -71,8 +71,9 @@ DEFAULT_MAX_RETRY_DELAY_S = 30.0
 DEFAULT_MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 # the longest one request may take as a whole, however the bytes trickle in
 DEFAULT_REQUEST_DEADLINE_S = 120.0
-# the most pages read from one list (at 100 items a page: a million relationships)
-DEFAULT_MAX_PAGES = 10_000
+# the most pages read from one list (at 100 items a page: 200,000 relationships; a list that
+# never ends costs at most this many requests, read one after another)
+DEFAULT_MAX_PAGES = 2_000
 # the most new columns one run may add to the snapshots table
 DEFAULT_MAX_NEW_COLUMNS = 200
 # the deepest nesting of a snapshot or list item (the documented snapshot is 4 deep)

@@ -103,9 +103,15 @@ def test_a_second_account_cannot_read_the_warehouse_or_the_pipelines_dir(open_di
     listed = as_other("ls", str(pipelines))
     assert listed.returncode != 0 and "Permission denied" in listed.stderr
 
-    # what an older version left world-readable is made private by the next run
+    # what an older version left world-readable: status says so, the next run fixes it
     warehouse.chmod(0o644)
     journal.chmod(0o644)
+    status = symetrisk(open_dir, "status")
+    warned = [line for line in status.stdout.splitlines() if line.startswith("warning: ")]
+    assert warned == [
+        "warning: the warehouse data/symetrisk.duckdb is readable by others: "
+        "chmod 600 data/symetrisk.duckdb"
+    ], status.stdout
     again = symetrisk(open_dir, "run", "--quiet", "--no-models", "--sandbox-borrowers", "5",
                       "--sandbox-months", "6")  # fmt: skip
     assert again.returncode == 0, again.stderr

@@ -100,7 +100,8 @@ class CognitoClientCredentials(OAuth2ClientCredentials):
             stopping.sleep(wait)
         self._obtained_at = time.monotonic()
         try:
-            response = self.session.post(url, **self.build_access_token_request())
+            response = self.session.post(url, stream=True, **self.build_access_token_request())
+            read_capped(response, url)
         except RequestException as exc:
             raise SymetriskConfigError(
                 f"cannot reach the token endpoint {url} ({type(exc).__name__}): "
@@ -139,6 +140,24 @@ class CognitoClientCredentials(OAuth2ClientCredentials):
             usable = lifetime - min(self.renew_margin_s, lifetime / 10)
         self.token_expiry = pendulum.now().add(seconds=usable)
         self.tokens_obtained += 1
+
+
+def read_capped(response: Any, url: str) -> None:
+    """Read the token endpoint's answer, at most TOKEN_MAX_RESPONSE_BYTES and within the
+    request deadline (a body that never ends, or drips, ends the run with one line)."""
+    limit, deadline = settings.TOKEN_MAX_RESPONSE_BYTES, settings.DEFAULT_REQUEST_DEADLINE_S
+    started, size, chunks = time.monotonic(), 0, []
+    for chunk in response.iter_content(chunk_size=64):  # small: a drip is seen chunk by chunk
+        size += len(chunk)
+        late = time.monotonic() - started > deadline
+        if size > limit or late:
+            response.close()
+            what = f"more than {limit:,} bytes" if size > limit else f"for over {deadline:g} s"
+            raise SymetriskConfigError(
+                f"the token endpoint {url} kept sending {what}: check {settings.SETTING_TOKEN_URL}"
+            )
+        chunks.append(chunk)
+    response._content = b"".join(chunks)
 
 
 def _oauth_error(response: Any) -> str | None:

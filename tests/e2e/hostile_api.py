@@ -13,7 +13,8 @@ Faults (`Relay.fault`, for the borrower `Relay.victim` where it is about one bor
 - "total_items": /relationships says it holds 10^12 items and never sends an empty page;
 - "bad_orgs": /relationships holds approved borrowers numbered `../../etc` and
   `912345602?x=1#frag`;
-- "expires_in_0": the token endpoint says every token expires in 0 seconds.
+- "expires_in_0": the token endpoint says every token expires in 0 seconds;
+- "endless_token": the token endpoint's answer never ends.
 Every request's path is recorded (`Relay.paths`), and the token requests counted.
 """
 
@@ -95,6 +96,8 @@ class Relay:
             self.victim is not None and path == f"{API_PREFIX}/accounting-data/{self.victim}"
         )
         if victim_snapshots and self.fault == "endless_body":
+            return self.endless(h)
+        if path == TOKEN_PATH and self.fault == "endless_token":
             return self.endless(h)
         if victim_snapshots and self.fault == "drip":
             return self.drip(h)

@@ -186,6 +186,16 @@ def test_a_token_said_to_expire_at_once_is_used_for_a_minute(work, world):
     assert relay.token_requests - before_tokens <= 2, relay.token_requests - before_tokens
 
 
+def test_a_token_endpoint_whose_answer_never_ends_fails_the_run_in_one_line(work, world):
+    _, relay, _ = world
+    published = digest(work / "warehouse.duckdb")
+    relay.fault = "endless_token"
+    done = symetrisk(relay, work)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert_clean(done, "kept sending more than 65,536 bytes")
+    assert digest(work / "warehouse.duckdb") == published
+
+
 def test_ctrl_c_during_a_stalled_request_ends_the_run_writes_the_journal_frees_the_lock(
     work, world
 ):

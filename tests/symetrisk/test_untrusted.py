@@ -92,10 +92,19 @@ class TokenEndpoint:
         class Answer:
             status_code = 200
 
+            def iter_content(self, chunk_size):
+                yield from endpoint.body_chunks()
+
+            def close(self):
+                pass
+
             def json(self):
                 return {"access_token": f"t{endpoint.calls}", "expires_in": endpoint.expires_in}
 
         return Answer()
+
+    def body_chunks(self):
+        yield b"{}"
 
 
 def bearer(endpoint, monkeypatch):
@@ -123,6 +132,18 @@ def test_a_token_endpoint_issuing_dead_tokens_ends_the_run(monkeypatch):
         for _ in range(20):
             token = auth.renew(f"Bearer {token}")
     assert endpoint.calls == settings.TOKEN_MAX_DEAD_TOKENS
+
+
+class EndlessTokenEndpoint(TokenEndpoint):
+    def body_chunks(self):
+        while True:
+            yield b"x" * 64
+
+
+def test_a_token_endpoint_whose_answer_never_ends_is_one_line(monkeypatch):
+    auth = bearer(EndlessTokenEndpoint(3600), monkeypatch)
+    with pytest.raises(SymetriskConfigError, match="kept sending more than 65,536 bytes"):
+        auth.current_token()
 
 
 def test_a_token_that_worked_before_it_expired_is_not_dead(monkeypatch):

@@ -133,8 +133,9 @@ def line_chart(
     index = first
     while index <= last:
         day = dt.date(index // 12 if index % 12 else index // 12 - 1, index % 12 or 12, 1)
+        anchor = "end" if x(day) > width - 40 else "start" if x(day) < left + 20 else "middle"
         parts.append(
-            f'<text x="{x(day):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+            f'<text x="{x(day):.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}" '
             f'style="{FONT}">{_month_label(day)}</text>'
             f'<line x1="{x(day):.1f}" x2="{x(day):.1f}" y1="{top + plot_h}" '
             f'y2="{top + plot_h + 4}" stroke="#999"/>'
@@ -164,7 +165,7 @@ def line_chart(
         parts.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
             'stroke="#b00020" stroke-dasharray="4 3" stroke-width="1.2"/>'
-            f'<text x="{left + plot_w - 2}" y="{y(value) - 3:.1f}" text-anchor="end" '
+            f'<text x="{left + 4}" y="{y(value) - 3:.1f}" text-anchor="start" '
             f'style="{FONT};fill:#b00020">{escape(label)}</text>'
         )
     if lo < 0 < hi:

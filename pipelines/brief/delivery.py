@@ -168,7 +168,13 @@ def figures_text(event: dict[str, Any]) -> str:
     if value is None or threshold is None or not metric or metric == "relationship_state":
         return ""
     level = "act" if event.get("severity") == "act" else "watch"
-    side = labels.comparison_words(event.get("comparison"))
+    covenant = str(event.get("flag") or "").startswith("covenant_")
+    side = labels.comparison_words(event.get("comparison"), covenant)
+    if covenant:
+        return (
+            f"{labels.metric_name(metric)} {labels.metric_value(metric, value)}, {side} the "
+            f"covenant's {event.get('comparison')} {labels.metric_value(metric, threshold)}"
+        )
     if event["event"] in ("closed", "covenant_cured", "resumed_reporting"):
         return (
             f"{labels.metric_name(metric)} {labels.metric_value(metric, value)}, back inside "
@@ -278,6 +284,9 @@ class Message:
         mail["Subject"] = self.headline
         mail["Date"] = formatdate(localtime=False)
         mail["Message-ID"] = f"<{self.key}@symetrisk>"
+        # for a mail rule or a ticketing system: which events this message delivers
+        mail["X-Symetrisk-Events"] = ", ".join(e["event_id"] for e in self.events) or "none"
+        mail["X-Symetrisk-Summarised"] = str(len(self.summarised))
         mail.set_content(self.text())
         items = "".join(f"<li>{html.escape(describe(e))}</li>" for e in self.events[:LISTED])
         more = (

@@ -148,13 +148,14 @@ def pct(value: Any, digits: int = 1) -> str:
     """A fraction as percent: 0.041 -> '4.1 %'."""
     if _missing(value):
         return "–"
-    return f"{float(value) * 100:,.{digits}f} %"
+    shown = round(float(value) * 100, digits) or 0.0  # never "-0.0 %"
+    return f"{shown:,.{digits}f} %"
 
 
 def number(value: Any, digits: int = 2) -> str:
     if _missing(value):
         return "–"
-    return f"{float(value):,.{digits}f}"
+    return f"{round(float(value), digits) or 0.0:,.{digits}f}"
 
 
 def count(value: Any) -> str:
@@ -178,7 +179,7 @@ def metric_value(metric: str | None, value: Any) -> str:
     if unit == "days":
         return f"{float(value):,.0f} days"
     if unit == "x":
-        return f"{float(value):,.1f} x"
+        return f"{float(value):,.2f} x" if abs(float(value)) < 10 else f"{float(value):,.1f} x"
     return number(value)
 
 
@@ -191,8 +192,12 @@ def month(value: Any) -> str:
     return value.strftime("%B %Y")
 
 
-def comparison_words(comparison: str | None) -> str:
-    return "below" if (comparison or "").startswith("<") else "above"
+def comparison_words(comparison: str | None, covenant: bool = False) -> str:
+    """Which side of the threshold a flagged value is on. A rule's comparison says when it
+    warns (< : below); a covenant's says what the loan agreement allows (>= : a breach is
+    below)."""
+    below = (comparison or "").startswith("<")
+    return "below" if below != covenant else "above"
 
 
 def months_word(n: int) -> str:

@@ -22,9 +22,12 @@ from typing import Any
 
 SCHEMA = "ledger"
 MARTS = "analytics"
-# a revised month is "material" when revenue or equity moved at least this share of the first
-# version's figure
+# a revised month is "material" when its revenue moved at least this share of the first
+# version's revenue, or its equity at least MATERIAL_EQUITY_SHARE of the first version's equity
+# and at least MATERIAL_EQUITY_NOK
 MATERIAL_REVISION = 0.05
+MATERIAL_EQUITY_SHARE = 0.10
+MATERIAL_EQUITY_NOK = 100_000
 # a credit score moving at least this many points (1-100 scale) is an event of its own
 SCORE_CHANGE_POINTS = 5
 
@@ -120,6 +123,14 @@ def metric_values_sql(metrics: list[str]) -> str:
     )
 
 
+def _signed_nok(column: str) -> str:
+    """SQL: the change in whole kroner with its sign and thousands separators, '?' if null."""
+    return (
+        f"coalesce(case when {column} > 0 then '+' else '' end "
+        f"|| format('{{:,.0f}}', {column}), '?')"
+    )
+
+
 def current_events_sql(con: Any) -> str:
     """The events the marts imply now, one row each, in EVENT_COLUMNS order (without the run
     columns)."""
@@ -209,12 +220,13 @@ def current_events_sql(con: Any) -> str:
             organization_number, 'month_revised', null, month_end, 'info',
             'operating_revenue_change_pct', null, operating_revenue_change_pct,
             {MATERIAL_REVISION}, null, null,
-            'revenue ' || coalesce(cast(round(operating_revenue_change) as varchar), '?')
-                || ' NOK, equity ' || coalesce(cast(round(total_equity_change) as varchar), '?')
+            'revenue ' || {_signed_nok("operating_revenue_change")}
+                || ' NOK, equity ' || {_signed_nok("total_equity_change")}
                 || ' NOK (version ' || cast(versions as varchar) || ')'
         from {MARTS}.fct_snapshot_revisions
         where abs(operating_revenue_change_pct) >= {MATERIAL_REVISION}
-            or abs(total_equity_change) >= {MATERIAL_REVISION} * abs(total_equity_first)""",
+            or (abs(total_equity_change) >= {MATERIAL_EQUITY_SHARE} * abs(total_equity_first)
+                and abs(total_equity_change) >= {MATERIAL_EQUITY_NOK})""",
     ]
     if scores:
         parts += [

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.brief import charts, labels
-from pipelines.brief.delivery import describe
+from pipelines.brief.delivery import figures_text
 from pipelines.brief.ledger import MARTS, SCHEMA, events_of_run, latest_run
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -51,6 +51,7 @@ td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: t
 .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; margin: 4px 0 8px; font-size: 11px; }
 .legend i { display: inline-block; width: 14px; height: 8px; margin-right: 5px;
   vertical-align: middle; }
+td.flags { min-width: 190px; }
 ul.words { margin: 4px 0 10px 18px; padding: 0; }
 ul.words li { margin: 2px 0; }
 .note { color: var(--muted); font-size: 11px; }
@@ -168,6 +169,15 @@ def warning_words(episode: dict[str, Any], as_of: dt.date | None) -> str:
         )
     if episode["flag"] == "consent_revoked":
         return f"{name}: the borrower revoked the bank's access in {since}"
+    if episode["flag"].startswith("covenant_"):
+        return (
+            f"{name}: {labels.metric_name(metric)} "
+            f"{labels.metric_value(metric, episode['last_value'])}, "
+            f"{labels.comparison_words(episode['comparison'], covenant=True)} the covenant's "
+            f"{episode['comparison']} {labels.metric_value(metric, episode['act_threshold'])}, "
+            f"for {labels.months_word(int(episode['months_flagged'] or 0))} "
+            f"(breached since {since})"
+        )
     act = episode["peak_severity"] == "act"
     threshold = episode["act_threshold"] if act else episode["watch_threshold"]
     if threshold is None:
@@ -273,28 +283,60 @@ def covenant_series(con: Any, org: str) -> dict[str, list[dict[str, Any]]]:
 # --- rendering --------------------------------------------------------------------------------
 
 
-def _event_table(events: list[dict[str, Any]]) -> str:
+def _borrower_cell(e: dict[str, Any], pages: set[str]) -> str:
+    name = escape(e.get("borrower_name") or "")
+    org = escape(e["organization_number"])
+    if e["organization_number"] in pages:
+        name = f"<a href='#b{org}'>{name}</a>"
+    return f"<td>{name}<br><span class='note'>{org}</span></td>"
+
+
+def _event_table(events: list[dict[str, Any]], pages: set[str]) -> str:
+    """The events of the run: warnings, covenants, reporting, consent and scores in one table,
+    revised months in a second, smaller one."""
     if not events:
         return '<p class="note">Nothing new since the last run.</p>'
-    rows = []
-    for e in events[:CHANGES_SHOWN]:
-        what = describe(e).split(": ", 1)
-        rows.append(
-            f"<tr><td>{sev(e['severity'])}</td><td>{escape(labels.event_name(e['event']))}</td>"
-            f'<td><a href="#b{escape(e["organization_number"])}">'
-            f"{escape(e.get('borrower_name') or '')}</a><br><span class='note'>"
-            f"{escape(e['organization_number'])}</span></td>"
-            f"<td>{escape(what[1] if len(what) > 1 else '')}</td></tr>"
+    main = [e for e in events if e["event"] != "month_revised"]
+    revised = [e for e in events if e["event"] == "month_revised"]
+    parts = []
+    if main:
+        rows = []
+        for e in main[:CHANGES_SHOWN]:
+            what = labels.event_name(e["event"])
+            flag = labels.flag_name(e["flag"]) if e.get("flag") else ""
+            rows.append(
+                f"<tr data-event='{escape(e['event_id'])}'><td>{sev(e['severity'])}</td>"
+                f"<td>{escape(flag or what.capitalize())}"
+                + (f"<br><span class='note'>{escape(what)}</span>" if flag else "")
+                + "</td>"
+                + _borrower_cell(e, pages)
+                + f"<td>{escape(labels.month(e['month']))}</td>"
+                f"<td>{escape(figures_text(e))}</td></tr>"
+            )
+        parts.append(
+            "<table><thead><tr><th></th><th>Event</th><th>Borrower</th><th>Month</th>"
+            f"<th>Figures</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
-    more = (
-        f'<p class="note">… and {len(events) - CHANGES_SHOWN:,} more (ledger.credit_events).</p>'
-        if len(events) > CHANGES_SHOWN
-        else ""
-    )
-    return (
-        "<table><thead><tr><th></th><th>Event</th><th>Borrower</th><th>What</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>{more}"
-    )
+        if len(main) > CHANGES_SHOWN:
+            parts.append(
+                f'<p class="note">… and {len(main) - CHANGES_SHOWN:,} more '
+                "(ledger.credit_events).</p>"
+            )
+    if revised:
+        rows = [
+            f"<tr data-event='{escape(e['event_id'])}'>"
+            + _borrower_cell(e, pages)
+            + f"<td>{escape(labels.month(e['month']))}</td>"
+            f"<td class='num'>{escape(labels.pct(e['value']))}</td>"
+            f"<td>{escape(e.get('details') or '')}</td></tr>"
+            for e in revised
+        ]
+        parts.append(
+            "<h3>Months materially revised</h3><table><thead><tr><th>Borrower</th><th>Month</th>"
+            "<th class='num'>Revenue</th><th>Change, first to newest version</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+    return "".join(parts)
 
 
 def _watchlist_table(rows: list[dict[str, Any]], flags: dict[str, list[dict]]) -> str:
@@ -303,7 +345,7 @@ def _watchlist_table(rows: list[dict[str, Any]], flags: dict[str, list[dict]]) -
     book = any(r["drawn_nok"] for r in rows)
     head = (
         "<tr><th>#</th><th>Borrower</th><th>Industry</th>"
-        + ('<th class="num">Drawn</th><th class="num">Limit</th><th>Manager</th>' if book else "")
+        + ('<th class="num">Drawn of limit</th><th>Manager</th>' if book else "")
         + "<th>Open warnings</th><th class=\"num\">Altman Z''</th></tr>"
     )
     body = []
@@ -318,13 +360,14 @@ def _watchlist_table(rows: list[dict[str, Any]], flags: dict[str, list[dict]]) -
             f"{escape(r['organization_number'])}</span></td>"
             f"<td>{escape(labels.industry(r['nace_section']))}</td>"
             + (
-                f"<td class='num'>{labels.nok(r['drawn_nok'])}</td>"
-                f"<td class='num'>{labels.nok(r['limit_nok'])}</td>"
+                f"<td class='num'>{labels.nok(r['drawn_nok'])}<br><span class='note'>of "
+                f"{labels.nok(r['limit_nok'])}</span></td>"
                 f"<td>{escape((r['relationship_manager'] or '–').split('@')[0])}</td>"
                 if book
                 else ""
             )
-            + f"<td>{escape(names)}</td><td class='num'>{labels.number(r['altman_z'])}</td></tr>"
+            + f"<td class='flags'>{escape(names)}</td>"
+            f"<td class='num'>{labels.number(r['altman_z'])}</td></tr>"
         )
     note = (
         "Ranked by drawn exposure (NOK facilities of the loan book)."
@@ -551,7 +594,7 @@ def render(con: Any, generated: dt.datetime | None = None, run_id: str | None = 
         tiles,
         "<h2>What changed since the last run</h2>",
         changed,
-        _event_table(events),
+        _event_table(events, {r["organization_number"] for r in wl}),
         "<h2>Watchlist</h2>",
         "<p class='note'>Borrowers with an open warning at act. Each has a page below.</p>",
         _watchlist_table(wl, flags),

@@ -98,14 +98,14 @@ ZONES = {"safe": "Safe (Z'' > 2.60)", "grey": "Grey (1.10-2.60)", "distress": "D
 
 def industry(section: str | None) -> str:
     """'G' -> 'Wholesale and retail trade'; None -> 'Industry unknown'."""
-    key = (section or "unknown").strip() or "unknown"
+    key = (section if isinstance(section, str) else "").strip() or "unknown"
     return NACE_SECTIONS.get(key.upper() if len(key) == 1 else key, key)
 
 
 def flag_name(flag: str | None) -> str:
     """'low_equity_ratio' -> 'Low equity ratio'; 'covenant_equity_ratio' -> 'Covenant: equity
     ratio'; an unknown flag by its own words."""
-    if not flag:
+    if not isinstance(flag, str) or not flag:  # None, or pandas' NaN
         return ""
     if flag in FLAGS:
         return FLAGS[flag]
@@ -119,7 +119,7 @@ def event_name(event: str) -> str:
 
 
 def metric_name(metric: str | None) -> str:
-    if not metric:
+    if not isinstance(metric, str) or not metric:
         return ""
     return METRICS.get(metric, (metric.replace("_", " "), ""))[0]
 
@@ -167,7 +167,7 @@ def count(value: Any) -> str:
 
 def metric_value(metric: str | None, value: Any) -> str:
     """A metric's value in its unit: '4.1 %', '2.3 months', '6.4 x', 'NOK 1,200,000'."""
-    unit = METRICS.get(metric or "", ("", ""))[1]
+    unit = METRICS.get(metric if isinstance(metric, str) else "", ("", ""))[1]
     if _missing(value):
         return "–"
     if unit == "pct":

@@ -15,8 +15,7 @@ import requests
 
 from pipelines import cli
 from pipelines.sandbox.tenants import CLIENTS
-
-from .receivers import Mailbox, Webhook, mail_event_ids
+from tests.brief.receivers import Mailbox, Webhook, mail_event_ids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -99,6 +98,21 @@ def episode_events(path: Path) -> set[tuple]:
                 (org, "covenant_cured" if covenant else CLOSE.get(flag, "closed"), flag, closed)
             )
     return found
+
+
+def exposure_from_the_loan_book(as_of) -> dict[str, float]:
+    """Drawn NOK per borrower of the facilities running at `as_of`, read from the CSV."""
+    import csv
+
+    seeds = Path(cli.__file__).resolve().parents[2] / "sql" / "seeds" / "facilities.csv"
+    drawn: dict[str, float] = {}
+    with seeds.open(newline="") as f:
+        for row in csv.DictReader(f):
+            start, end = row["valid_from"], row["valid_to"] or "9999-12-31"
+            if row["currency"] == "NOK" and start <= as_of.isoformat() <= end:
+                org = row["organization_number"]
+                drawn[org] = drawn.get(org, 0.0) + float(row["drawn_amount"])
+    return drawn
 
 
 def ledger_events(path: Path, run_id: str) -> set[tuple]:
@@ -219,6 +233,17 @@ def test_two_runs_a_month_apart_hold_exactly_what_changed(
             assert "latest.html" in mail.get_body(("plain",)).get_content() or "credit-brief-" in (
                 mail.get_body(("plain",)).get_content()
             )
+
+            # the watchlist's exposure is the loan book's, summed here from the CSV
+            as_of = rows(second, "select max(month_end) from analytics.fct_borrower_month")[0][0]
+            book = exposure_from_the_loan_book(as_of)
+            watched = rows(
+                second,
+                "select organization_number, drawn_nok from ledger.watchlist "
+                f"where run_id = '{run2}'",
+            )
+            assert watched and all((drawn or 0.0) == book.get(org, 0.0) for org, drawn in watched)
+            assert any(drawn for _, drawn in watched)
 
             # nothing new: nothing recorded, nothing sent
             code, out3, err3 = run(tmp_path, capsys)

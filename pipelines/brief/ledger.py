@@ -119,7 +119,8 @@ def metric_values_sql(metrics: list[str]) -> str:
     ]
     return (
         " union all ".join(parts)
-        or "select null::varchar, null::date, null::varchar, null::double where false"
+        or "select null::varchar as organization_number, null::date as month_end, "
+        "null::varchar as metric, null::double as value where false"
     )
 
 

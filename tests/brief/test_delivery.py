@@ -133,3 +133,31 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("ALERTS__SMTP_PORT", "smtp")
     with pytest.raises(ValueError, match="ALERTS__SMTP_PORT"):
         delivery.read_settings()
+
+
+def test_relationship_managers_get_their_own_borrowers_events(con):
+    con.execute("create schema analytics")
+    con.execute(
+        "create table analytics.fct_borrower_exposure as select * from (values "
+        "('922654263', 'kari@bank.example'), ('835189848', 'ola@bank.example')) "
+        "as t(organization_number, relationship_manager)"
+    )
+    con.execute(
+        "insert into ledger.alert_deliveries values ('x', 'email', 'kari@bank.example', 'r0', "
+        "now(), 'k'), ('x', 'email', 'ola@bank.example', 'r0', now(), 'k')"
+    )
+    add(
+        con,
+        event("a", "r1", False),
+        event("b", "r1", False, organization_number="835189848"),
+        event("c", "r1", False, organization_number="956231035"),
+    )
+    settings = delivery.AlertSettings(
+        smtp_host="smtp.bank.example",
+        email_from="alerts@bank.example",
+        email_relationship_managers=True,
+    )
+    messages = {m.recipient: m for m in delivery.plan(con, settings, "r1", "headline", None)}
+    assert set(messages) == {"kari@bank.example", "ola@bank.example"}
+    assert [e["event_id"] for e in messages["kari@bank.example"].events] == ["a"]
+    assert [e["event_id"] for e in messages["ola@bank.example"].events] == ["b"]

@@ -49,7 +49,7 @@ def point_at(monkeypatch, sandbox, webhook: Webhook, mailbox: Mailbox) -> None:
         monkeypatch.setenv(f"ALERTS__{name}", value)
 
 
-def run(tmp_path: Path, capsys) -> tuple[int, str, str]:
+def run(tmp_path: Path, capsys, *extra: str) -> tuple[int, str, str]:
     code = cli.main(
         [
             "run",
@@ -58,6 +58,7 @@ def run(tmp_path: Path, capsys) -> tuple[int, str, str]:
             str(tmp_path / "wh" / "bank.duckdb"),
             "--pipelines-dir",
             str(tmp_path / "dlt"),
+            *extra,
         ]
     )
     out, err = capsys.readouterr()
@@ -245,8 +246,9 @@ def test_two_runs_a_month_apart_hold_exactly_what_changed(
             assert watched and all((drawn or 0.0) == book.get(org, 0.0) for org, drawn in watched)
             assert any(drawn for _, drawn in watched)
 
-            # nothing new: nothing recorded, nothing sent
-            code, out3, err3 = run(tmp_path, capsys)
+            # nothing new: nothing recorded, nothing sent; --no-report leaves the brief as it was
+            latest = (tmp_path / "wh" / "reports" / "latest.html").read_bytes()
+            code, out3, err3 = run(tmp_path, capsys, "--no-report")
             assert code == 0, err3 + out3
             run3 = run_id_of(out3)
             third = keep_build(tmp_path, "third")
@@ -257,7 +259,17 @@ def test_two_runs_a_month_apart_hold_exactly_what_changed(
             assert "credit: nothing new since the last run" in out3
             assert len(webhook.accepted) == 2 and len(mailbox.accepted) == 2
             assert webhook.refused == 0 and mailbox.refused == 0
+            assert "brief:" not in out3
+            assert (tmp_path / "wh" / "reports" / "latest.html").read_bytes() == latest
+            # `symetrisk report` writes it again, from the published build: nothing new in it
+            warehouse = str(tmp_path / "wh" / "bank.duckdb")
+            assert cli.main(["report", "--destination", warehouse]) == 0
+            out4, err4 = capsys.readouterr()
+            assert "latest.html" in out4, err4
             assert brief_event_ids(tmp_path) == set()
+            assert "Nothing new since the last run." in (
+                tmp_path / "wh" / "reports" / "latest.html"
+            ).read_text(encoding="utf-8")
             assert_no_secret(tmp_path, out1, err1, out2, err2, out3, err3)
     finally:
         webhook.stop()

@@ -288,6 +288,15 @@ def _has_table(con: Any, schema: str, table: str) -> bool:
     )
 
 
+def has_marts(con: Any) -> bool:
+    """Whether the marts the events come from were ever built in this warehouse."""
+    return all(
+        _has_table(con, MARTS, t)
+        for t in ("fct_warning_episodes", "fct_early_warnings", "dim_borrower",
+                  "fct_snapshot_revisions", "fct_borrower_month")
+    )  # fmt: skip
+
+
 def watchlist_sql(con: Any) -> str:
     exposure = (
         f"{MARTS}.fct_borrower_exposure"

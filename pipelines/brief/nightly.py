@@ -29,13 +29,19 @@ def around_publish(
 
     from pipelines.brief import ledger
 
+    recorded, failure = None, None
     try:
         with duckdb.connect(working) as con:
-            recorded = ledger.record(con, run_id)
+            if ledger.has_marts(con):  # else --no-models before any build: nothing to compare
+                recorded = ledger.record(con, run_id)
     except Exception as exc:  # noqa: BLE001 - the load and the models landed; say what broke
+        failure = _first_line(exc)
+    if recorded is None:
         publish()
-        print(f"credit events not recorded: {_first_line(exc)}", file=sys.stderr)
-        return {"credit_recorded": 0}
+        if failure:
+            print(f"credit events not recorded: {failure}", file=sys.stderr)
+            return {"credit_recorded": 0}
+        return {}
     line = ledger.credit_line(recorded)
     print(line, flush=True)
     publish()

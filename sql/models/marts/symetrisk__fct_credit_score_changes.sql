@@ -5,6 +5,7 @@
 --   risk_class_changed: the risk class differs from the previous one;
 --   migration: 'B -> C' when it changed, else null;
 --   downgrade: the new class is later in the alphabet (A best, E worst).
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 with scores as (
     select distinct
         organization_number,
@@ -13,7 +14,7 @@ with scores as (
         probability_of_default,
         calculated_at,
         based_on_snapshot_date
-    from {{ ref('stg_credit_scores') }}
+    from {{ ref('symetrisk__stg_credit_scores') }}
 ),
 
 ordered as (

@@ -1,5 +1,5 @@
 -- fct_borrower_exposure: one row per borrower with a facility of the loan book (seed
--- facilities.csv) running at the warehouse's newest month end (valid_from on or before it,
+-- facilities.csv, or the bank's model the var symetrisk_facilities names) running at the warehouse's newest month end (valid_from on or before it,
 -- valid_to empty or on or after it).
 --   as_of_month: that month end;
 --   facilities: how many facilities run then;
@@ -8,8 +8,9 @@
 --   relationship_manager: the manager of its largest drawn NOK facility (then any facility),
 --     ties broken by facility_id;
 --   products: its facilities' products, comma separated, in facility_id order.
+{{ config(alias=symetrisk_credit_trends.own_alias()) }}
 with as_of as (
-    select max(month_end) as as_of_month from {{ ref('fct_borrower_month') }}
+    select max(month_end) as as_of_month from {{ ref('symetrisk__fct_borrower_month') }}
 ),
 
 running as (
@@ -22,7 +23,7 @@ running as (
         upper(f.currency) as currency,
         f.relationship_manager,
         a.as_of_month
-    from {{ ref('facilities') }} as f
+    from {{ ref('symetrisk__stg_facilities') }} as f
     cross join as_of as a
     where cast(f.valid_from as date) <= a.as_of_month
         and (f.valid_to is null or cast(f.valid_to as date) >= a.as_of_month)

@@ -218,6 +218,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="give up on an API answer after this long and retry "
         f"(default: {settings.DEFAULT_READ_TIMEOUT_S:g})",
     )
+    parser.add_argument(
+        "--no-report", action="store_true", help="do not write the credit brief after publishing"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on failure")
 
@@ -357,7 +360,7 @@ def load_and_report(args: argparse.Namespace) -> int:
         outcome,
         error,
         result,
-        publish=None if models_failed else lambda: say_published(publish_build(result)),
+        publish=None if models_failed else lambda: credit_step(args, result, record.run_id),
     )
     if record.outcome == runs.FAILED:  # publishing failed
         return 1
@@ -501,6 +504,20 @@ def run_load(
         if publish and not (result.models_line or "").startswith("models FAILED"):
             publish_build(result)
         return result
+
+
+def credit_step(args: argparse.Namespace, result: LoadResult, run_id: str) -> dict[str, Any]:
+    """Publish, with the credit events recorded before and the brief and alerts after
+    (pipelines/brief/nightly.py); the keys it adds to the closing line."""
+    from pipelines.brief.nightly import around_publish
+
+    return around_publish(
+        result.working,
+        result.warehouse if result.working else None,
+        run_id,
+        lambda: say_published(publish_build(result)),
+        report=not getattr(args, "no_report", False),
+    )
 
 
 def publish_build(result: LoadResult) -> Any:

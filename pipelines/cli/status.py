@@ -446,6 +446,12 @@ def report_runs(runs: list[dict[str, Any]]) -> bool | str:
             line += f"\n               error: {run['error']}"
         print(line)
     last = runs[0]
+    credit = last.get("credit") or {}
+    if credit.get("alerts_failed"):
+        print(
+            f"alerts     the last run could not deliver {credit['alerts_failed']} alert "
+            "message(s); the next run sends them again (see docs/brief.md)"
+        )
     if last["outcome"] not in (OK, PARTIAL):
         print(f"last run   {last['run_id']} {last['outcome']}: {last.get('error') or '?'}")
     if last["outcome"] == PARTIAL:

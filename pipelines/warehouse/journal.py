@@ -26,6 +26,7 @@ FIELDS = (
     "requests",
     "retries",
     "errors",
+    "credit",
 )
 
 
@@ -36,7 +37,7 @@ def journal_path(pipelines_dir: str | Path) -> Path:
 def append(record: Any, pipelines_dir: str | Path, warehouse: str | None) -> None:
     """Add `record` (a runs.RunRecord, secrets already masked) as one line; one write with
     O_APPEND, so runs ending at once never interleave."""
-    entry = {name: getattr(record, name) for name in FIELDS}
+    entry = {name: getattr(record, name, None) for name in FIELDS}
     entry["seconds"] = record.seconds
     entry["warehouse"] = warehouse
     for name in ("started_at", "finished_at"):

@@ -1,7 +1,7 @@
-"""Refuse a bad warning-rules or covenants file before the models are built: a bank edits these
-two CSV files (the dbt seeds `warning_rules.csv` and `covenants.csv`), and a typo must not
-silently switch a warning off. Every bad row is named on a line of its own (file, line, what is
-wrong), so one run shows them all.
+"""Refuse a bad warning-rules, covenants or facilities file before the models are built: a bank
+edits these CSV files (the dbt seeds `warning_rules.csv`, `covenants.csv` and its loan book
+`facilities.csv`), and a typo must not silently switch a warning off or drop a loan. Every
+bad row is named on a line of its own (file, line, what is wrong), so one run shows them all.
 
 The metrics a rule or covenant may name are the columns of the marts listed in METRICS; a
 comparison is one of <, <=, >, >=."""
@@ -54,6 +54,18 @@ COVENANT_COLUMNS = (
     "valid_from",
     "valid_to",
 )
+FACILITY_COLUMNS = (
+    "organization_number",
+    "facility_id",
+    "product",
+    "limit_amount",
+    "drawn_amount",
+    "currency",
+    "relationship_manager",
+    "valid_from",
+    "valid_to",
+)
+EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}")
 
 
 class RulesError(ValueError):
@@ -175,8 +187,59 @@ def check_covenants(path: Path) -> list[str]:
     return problems
 
 
+def check_facilities(path: Path) -> list[str]:
+    """The problems of a loan book (facilities file), one line per bad row: a facility id used
+    twice names both rows."""
+    rows, problems = _rows(path, FACILITY_COLUMNS)
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        wrong = []
+        org = row["organization_number"]
+        if (reason := orgnr.problem(org)) is not None:
+            wrong.append(f"organization_number {org!r} {reason}")
+        facility = row["facility_id"]
+        if not facility:
+            wrong.append("facility_id is empty")
+        elif facility in seen:
+            wrong.append(f"facility_id {facility!r} is already used on line {seen[facility]}")
+        else:
+            seen[facility] = line
+        if not row["product"]:
+            wrong.append("product is empty")
+        amounts = {}
+        for name in ("limit_amount", "drawn_amount"):
+            value = _number(row[name])
+            if value is None:
+                wrong.append(f"{name} {row[name]!r} is not a number")
+            elif value < 0:
+                wrong.append(f"{name} {row[name]} is negative")
+            else:
+                amounts[name] = value
+        if len(amounts) == 2 and amounts["drawn_amount"] > amounts["limit_amount"] * 1.1:
+            wrong.append(
+                f"drawn_amount {row['drawn_amount']} is more than 10 % over the limit "
+                f"{row['limit_amount']} (a unit mix-up?)"
+            )
+        if not re.fullmatch(r"[A-Za-z]{3}", row["currency"]):
+            wrong.append(f"currency {row['currency']!r} must be a 3-letter code such as NOK")
+        manager = row["relationship_manager"]
+        if manager and not EMAIL.fullmatch(manager):
+            wrong.append(f"relationship_manager {manager!r} is not an email address")
+        start = _date(row["valid_from"])
+        end = _date(row["valid_to"]) if row["valid_to"] else date.max
+        if start is None:
+            wrong.append(f"valid_from {row['valid_from']!r} is not a date (YYYY-MM-DD)")
+        if end is None:
+            wrong.append(f"valid_to {row['valid_to']!r} is not a date (YYYY-MM-DD) or empty")
+        if start and end and end < start:
+            wrong.append(f"valid_to {row['valid_to']} is before valid_from {row['valid_from']}")
+        problems += [f"{path.name} line {line}: {w}" for w in wrong]
+    return problems
+
+
 def check(seeds: Path) -> None:
-    """Raise RulesError naming every bad row of seeds/warning_rules.csv and covenants.csv."""
+    """Raise RulesError naming every bad row of seeds/warning_rules.csv, covenants.csv and
+    facilities.csv (the loan book is optional: a bank without one has no file)."""
     problems = []
     for name, checker in (("warning_rules.csv", check_rules), ("covenants.csv", check_covenants)):
         path = seeds / name
@@ -184,5 +247,7 @@ def check(seeds: Path) -> None:
             problems += checker(path)
         else:
             problems.append(f"{name}: missing from {seeds}")
+    if (seeds / "facilities.csv").exists():
+        problems += check_facilities(seeds / "facilities.csv")
     if problems:
         raise RulesError(problems)

@@ -65,6 +65,8 @@ class RunRecord:
     client_id: str | None = None
     api: str | None = None
     load_id: str | None = None
+    # keys the run's credit step adds to the closing line (pipelines/brief/nightly.py)
+    credit: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.run_id:
@@ -126,6 +128,7 @@ class RunRecord:
             "errors": len(self.errors),
             "client_id": self.client_id or "",
         }
+        pairs.update(self.credit)
         if self.error:
             pairs["error"] = self.error
         return LINE_PREFIX + " " + " ".join(f"{k}={kv_value(v)}" for k, v in pairs.items())
@@ -190,13 +193,14 @@ def close(
     outcome: str,
     error: str | None = None,
     result: Any = None,
-    publish: Callable[[], None] | None = None,
+    publish: Callable[[], Any] | None = None,
     warehouse: bool = True,
 ) -> RunRecord:
     """Finish the record, store it in the warehouse (unless `warehouse` is False: the run does
     not hold it), then run `publish` (a failure to publish makes the run failed and its row is
-    rewritten), append it to the run journal and print the closing line on stdout. A failure
-    to store is one line on stderr, never a crash."""
+    rewritten; a dict it returns adds keys to the closing line), append it to the run journal
+    and print the closing line on stdout. A failure to store is one line on stderr, never a
+    crash."""
     import sys
 
     from pipelines.warehouse import journal
@@ -212,7 +216,9 @@ def close(
         _store(record, options, hidden)
     if publish is not None:
         try:
-            publish()
+            extra = publish()
+            if isinstance(extra, dict):
+                record.credit.update(extra)
         except Exception as exc:  # noqa: BLE001 - the readers keep the previous build
             record.outcome = FAILED
             record.error = mask(

@@ -880,7 +880,11 @@ def test_every_model_builds_and_every_test_passes(warehouse):
         p.stem.removeprefix("symetrisk__")
         for p in (dbt_build.PROJECT_DIR / "models").rglob("*.sql")
     }
-    assert {m.name for m in report.models if m.kind == "seed"} == {"warning_rules", "covenants"}
+    assert {m.name for m in report.models if m.kind == "seed"} == {
+        "warning_rules",
+        "covenants",
+        "facilities",
+    }
     assert all(m.status == "success" for m in report.models)
     singular = {p.stem for p in (dbt_build.PROJECT_DIR / "tests").glob("*.sql")}
     assert singular <= {t.name for t in report.tests}

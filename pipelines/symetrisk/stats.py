@@ -22,6 +22,7 @@ class RunStats:
     borrowers_total: int = 0
     borrowers_done: int = 0
     snapshots_fetched: int = 0
+    wire_bytes: int = 0  # response bodies as received (compressed), the GETs
     extract_done: bool = False
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -35,6 +36,10 @@ class RunStats:
             self.requests += 1
             if retry:
                 self.retries += 1
+
+    def wire(self, n: int) -> None:
+        with self._lock:
+            self.wire_bytes += n
 
     def status(self, code: int) -> None:
         with self._lock:

@@ -200,6 +200,8 @@ def invoke(
     """Run one dbt command in-process with our profile; return dbt's dbtRunnerResult."""
     from dbt.cli.main import dbtRunner
 
+    from pipelines.no_phone_home import dbt_opted_in
+
     args = [
         *command,
         "--project-dir",
@@ -217,9 +219,10 @@ def invoke(
         "--log-level-file",
         "none",
         "--no-use-colors",
-        "--no-send-anonymous-usage-stats",
         "--no-version-check",
     ]
+    if not dbt_opted_in():  # pipelines/no_phone_home.py
+        args.append("--no-send-anonymous-usage-stats")
     with _profile(target, work):
         try:
             return dbtRunner().invoke(args)

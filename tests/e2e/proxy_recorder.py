@@ -1,4 +1,4 @@
-"""A proxy.py plugin that appends one line per request it forwards ('CONNECT host:port', or the
+"""A proxy.py plugin that appends one line per request a client sends it ('CONNECT host:port', or the
 method and host:port of a plain-HTTP request) to the file named by the test."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from proxy.http.proxy import HttpProxyBasePlugin
 
 
 class Recorder(HttpProxyBasePlugin):
-    def before_upstream_connection(self, request):
+    def handle_client_request(self, request):
         method = (request.method or b"?").decode()
         host = (request.host or b"?").decode()
         line = f"{method} {host}:{request.port}\n"

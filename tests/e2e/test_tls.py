@@ -93,9 +93,7 @@ FIXES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_a_bad_certificate_on_the_token_call_is_refused_at_once_in_one_line(
-    pki, monkeypatch, case
-):
+def test_a_bad_certificate_on_the_token_call_is_refused_at_once_in_one_line(pki, monkeypatch, case):
     make_cert, trust_our_ca, words = CASES[case]
     if trust_our_ca:
         monkeypatch.setenv("SSL_CERT_FILE", pki.ca_file)

@@ -1,5 +1,5 @@
-"""A proxy.py plugin that appends one line per request a client sends it ('CONNECT host:port', or the
-method and host:port of a plain-HTTP request) to the file named by the test."""
+"""A proxy.py plugin that appends one line per request a client sends it ('CONNECT host:port',
+or the method and host:port of a plain-HTTP request) to the file named by the test."""
 
 from __future__ import annotations
 

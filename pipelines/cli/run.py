@@ -297,7 +297,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         with run_lock(warehouse_file(args.destination), args.pipelines_dir):
-            return load_and_report(args)
+            return load_and_report(args, started_run(args.pipelines_dir))
     except RunLockedError as exc:
         print(f"symetrisk run: {exc}", file=sys.stderr)
         from pipelines.symetrisk import RunStats
@@ -308,13 +308,27 @@ def main(args: argparse.Namespace) -> int:
         return BUSY_EXIT
 
 
-def load_and_report(args: argparse.Namespace) -> int:
+def started_run(pipelines_dir: str) -> Any:
+    """A new run record, its start written to the run journal (a run killed from here on is
+    reported by `status`); a journal that cannot be written is one line, never a stop."""
+    from pipelines.warehouse import journal, runs
+
+    record = runs.RunRecord()
+    try:
+        journal.started(record, pipelines_dir)
+    except OSError as exc:
+        print(f"run journal not written: {runs.first_line(exc)}", file=sys.stderr)
+    return record
+
+
+def load_and_report(args: argparse.Namespace, record: Any = None) -> int:
     from pipelines.symetrisk import RunStats
     from pipelines.symetrisk.errors import SymetriskError
     from pipelines.warehouse import runs
     from pipelines.warehouse.runlock import busy_message
 
-    options, stats, record = options_from_args(args), RunStats(), runs.RunRecord()
+    options, stats = options_from_args(args), RunStats()
+    record = record or runs.RunRecord()
     try:
         result = run_load(options, stats=stats, publish=False)
     except BaseException as exc:  # noqa: BLE001 - one readable line, the traceback on --debug

@@ -71,7 +71,7 @@ def test_ok_and_failed_runs_are_rows_of_the_runs_table(
         (failed["run_id"], "started"),
         (failed["run_id"], "failed"),
     ]
-    assert json.loads(journal[1])["error"] == failed["error"] and WRONG_SECRET not in journal[1]
+    assert json.loads(journal[3])["error"] == failed["error"] and WRONG_SECRET not in journal[3]
     with duckdb.connect(str(working_path(published)), read_only=True) as con:
         runs = con.execute(
             "select run_id, outcome, error, requests, retries, finished_at >= started_at, "

@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from warehouse_checks import admin, load, sandbox
+
+from tests.warehouse_checks import admin, load, sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 NIGHTS = 30

@@ -6,8 +6,8 @@ HTTPS_PROXY, and a wrong password is named as a proxy error without the password
 from __future__ import annotations
 
 import pytest
-from pipelines.load import LoadOptions, run_load
 
+from pipelines.cli.run import LoadOptions, run_load
 from pipelines.sandbox.app import TOKEN_PATH
 from pipelines.symetrisk import settings
 from pipelines.symetrisk.client import Api

@@ -169,7 +169,7 @@ def test_symetrisk_run_says_one_line_and_exits_1_for_an_expired_certificate(
 
 
 def test_a_tls_sandbox_loads_end_to_end(pki, monkeypatch, tmp_path):
-    from pipelines.load import LoadOptions, run_load
+    from pipelines.cli.run import LoadOptions, run_load
 
     monkeypatch.setenv("SSL_CERT_FILE", pki.ca_file)
     with tls_sandbox(pki.cert("good", "127.0.0.1")) as server:

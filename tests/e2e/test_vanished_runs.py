@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from warehouse_checks import cli_env, sandbox, symetrisk_run
 
 from pipelines.warehouse import journal
+from tests.warehouse_checks import cli_env, sandbox, symetrisk_run
 
 pytestmark = pytest.mark.e2e
 

@@ -6,12 +6,12 @@ request log shows Accept-Encoding and the product's User-Agent on every request.
 from __future__ import annotations
 
 import pytest
-from warehouse_checks import load
 
 from pipelines.symetrisk import settings
 from pipelines.symetrisk.client import Api
 from pipelines.symetrisk.useragent import USER_AGENT
 from tests.conftest import start_sandbox
+from tests.warehouse_checks import load
 
 pytestmark = pytest.mark.e2e
 

@@ -362,9 +362,11 @@ def load_and_report(args: argparse.Namespace, record: Any = None) -> int:
         print(f"symetrisk run failed: {message}{hint}", file=sys.stderr)
         runs.close(record, options, stats, runs.FAILED, message)
         return BUSY_EXIT if busy else 1
+    models_failed = bool(result.models_line and result.models_line.startswith("models FAILED"))
     if not args.quiet:
         print(summary(result))
-    models_failed = bool(result.models_line and result.models_line.startswith("models FAILED"))
+    elif models_failed:  # an error: shown even with --quiet
+        print(result.models_line)
     outcome = runs.MODELS_FAILED if models_failed else runs.PARTIAL if stats.failed else runs.OK
     error = result.models_line if models_failed else partial_line(stats) if stats.failed else None
     if outcome == runs.PARTIAL:

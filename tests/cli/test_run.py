@@ -32,9 +32,7 @@ def test_bad_organisation_number_is_refused_before_any_request(clean_env, capsys
 
 @pytest.mark.e2e
 def test_fresh_checkout_runs_the_sandbox_and_says_where_the_warehouse_is(clean_env, capsys):
-    code = cli.main(
-        ["run", "--sandbox-borrowers", "12", "--sandbox-months", "14", "--no-models"]
-    )
+    code = cli.main(["run", "--sandbox-borrowers", "12", "--sandbox-months", "14", "--no-models"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "no SOURCES__SYMETRISK__CLIENT_ID configured: loading the built-in sandbox" in err

@@ -482,7 +482,7 @@ def run_load(
             read_ahead=True,
             **source_options,
         )
-        for note in [] if options.quiet else stats.notes:
+        for note in shown_to(options, stats, stats.notes):
             print(note, file=out)
         shown_notes = len(stats.notes)
         progress = Progress(stats, out) if options.progress else None
@@ -502,7 +502,7 @@ def run_load(
                 gc.enable()
             if progress:
                 progress.stop()
-        for note in [] if options.quiet else stats.notes[shown_notes:]:
+        for note in shown_to(options, stats, stats.notes[shown_notes:]):
             print(note, file=out)
         seconds = time.monotonic() - started
         result = LoadResult(
@@ -524,6 +524,13 @@ def run_load(
         if publish and not (result.models_line or "").startswith("models FAILED"):
             publish_build(result)
         return result
+
+
+def shown_to(options: LoadOptions, stats: Any, notes: list[str]) -> list[str]:
+    """The notes to print: all of them, or with --quiet only the warnings."""
+    if not options.quiet:
+        return notes
+    return [note for note in notes if note not in stats.info_notes]
 
 
 def publish_build(result: LoadResult) -> Any:

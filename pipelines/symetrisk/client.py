@@ -24,7 +24,7 @@ from dlt.sources.helpers.requests.retry import _make_retry
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client import RESTClient
 from requests import HTTPError, Response
-from requests.exceptions import RequestException
+from requests.exceptions import ProxyError, RequestException
 from requests.utils import get_environ_proxies
 
 from . import settings
@@ -360,6 +360,12 @@ def explain(exc: BaseException, method: str, path: str) -> BaseException:
         )
     if isinstance(exc, BrokenJsonError):
         return SymetriskApiError(f"{exc} after every retry; nothing of this run was loaded")
+    if status is None and (isinstance(exc, ProxyError) or "through the proxy" in str(exc)):
+        return SymetriskApiError(
+            f"no answer through the proxy on {where} after every retry ({type(exc).__name__}): "
+            "check HTTPS_PROXY (is the proxy up, does it allow the API's host?) and NO_PROXY, "
+            f"then {settings.SETTING_BASE_URL}"
+        )
     if status is None and isinstance(exc, RequestException):
         return SymetriskApiError(
             f"no answer from the API on {where} after every retry ({type(exc).__name__}): "

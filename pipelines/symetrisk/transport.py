@@ -41,7 +41,7 @@ from requests.structures import CaseInsensitiveDict
 from .netfailures import curl_failure
 from .responses import BrokenJsonError, api_error, path_of, retry_after_seconds
 from .stats import RunStats
-from .trust import TrustStore, apply_to_curl, proxy_for, trust_store
+from .trust import TrustStore, apply_to_curl, proxy_for, trust_store, without_password
 from .useragent import USER_AGENT
 
 TOKEN_RENEWALS = 3  # per request
@@ -120,7 +120,7 @@ class Transport:
                 if failure is not None:  # a certificate or proxy problem: never retried
                     raise failure from exc
                 if attempt >= self.max_attempts:
-                    raise _no_answer(exc, url) from exc
+                    raise _no_answer(exc, url, self.proxy) from exc
                 self._wait(attempt, None)
                 continue
             self.stats.status(status)
@@ -238,10 +238,11 @@ def _response(url: str, status: int, body: bytes, header_lines: list[bytes]) -> 
     return response
 
 
-def _no_answer(exc: pycurl.error, url: str) -> RequestException:
+def _no_answer(exc: pycurl.error, url: str, proxy: str | None = None) -> RequestException:
     """libcurl's failure as the requests exception dlt's client would have raised."""
     code = exc.args[0] if exc.args else None
-    text = f"GET {path_of(url)}: {exc.args[-1] if exc.args else exc}"
+    via = f" through the proxy {without_password(proxy)}" if proxy else ""
+    text = f"GET {path_of(url)}{via}: {exc.args[-1] if exc.args else exc}"
     if code in _TIMED_OUT:
         return ConnectTimeout(text) if "connect" in text.lower() else ReadTimeout(text)
     return ConnectionError(text)

@@ -105,6 +105,6 @@ def test_quiet_prints_only_the_final_line(clean_env, capsys):
     code = cli.main(["run", "--sandbox-borrowers", "6", "--sandbox-months", "6", "--quiet"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert err == ""  # no banner, notes or progress
+    assert err == ""  # no banner, informational notes or progress
     assert len(out.splitlines()) == 1 and out.startswith("symetrisk-run ts=")
     assert "outcome=ok" in out

@@ -11,6 +11,7 @@ from pipelines.cli.run import LoadOptions, run_load
 from pipelines.sandbox.app import TOKEN_PATH
 from pipelines.symetrisk import settings
 from pipelines.symetrisk.client import Api
+from pipelines.symetrisk.errors import SymetriskConfigError
 from pipelines.symetrisk.netfailures import ProxyFailure
 from pipelines.symetrisk.stats import RunStats
 from pipelines.symetrisk.trust import CA_VARIABLES
@@ -137,3 +138,21 @@ def test_a_wrong_proxy_password_is_a_proxy_error_without_the_password(
         assert "wrong-pass" not in message and "pr0xy-pass" not in message
         assert f"127.0.0.1:{proxy.url.rsplit(':', 1)[1]}" in message
     assert stats.requests == 1 and stats.retries == 0  # not retried
+
+
+def test_a_proxy_that_is_down_is_named_without_its_password(monkeypatch):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens
+    monkeypatch.setenv("HTTPS_PROXY", f"http://bank:pr0xy-pass@127.0.0.1:{port}")
+    api = Api("https://api.symetrisk.com/api/v1", "https://auth.symetrisk.com/oauth2/token",
+              "demo-bank", "demo-bank-secret", backoff_factor=0.01)  # fmt: skip
+    with pytest.raises(SymetriskConfigError) as refused:
+        api.get(settings.PING)
+    api.close()
+    message = str(refused.value)
+    assert f"through the proxy http://127.0.0.1:{port}" in message
+    assert "HTTPS_PROXY" in message and "pr0xy-pass" not in message
+    assert refused.value.__cause__ is not None

@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         if session is None:
             session = local.session = requests.Session()
             session.headers.update(headers)
+            # compressed, as our GETs ask (the sandbox gzips), so the comparison stays fair
+            session.headers["Accept-Encoding"] = "gzip"
         response = session.get(args.api_url + path, params=params, timeout=60)
         response.raise_for_status()
         with lock:

@@ -304,7 +304,7 @@ def state_ahead_of_data(state: dict[str, Any] | None, work: Path) -> dict[str, s
 def run_in_process(
     monkeypatch: Any, capsys: Any, sb: SandboxServer, work: Path, *args: str, **settings_: str
 ) -> tuple[int, str, str]:
-    """`symetrisk run --quiet --no-models ARGS` in this process against `sb`, working in `work`
+    """`symetrisk run --no-models ARGS` in this process against `sb`, working in `work`
     with the warehouse `work/warehouse.duckdb`; `settings_` override SOURCES__SYMETRISK__*.
     Returns (exit code, stdout, stderr)."""
     from pipelines import cli
@@ -313,6 +313,6 @@ def run_in_process(
     use_api(monkeypatch, sb.base_url, **settings_)
     monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(work / "warehouse.duckdb"))
     monkeypatch.chdir(work)
-    code = cli.main(["run", "--quiet", "--no-models", *args])
+    code = cli.main(["run", "--no-models", *args])  # not --quiet: tests read the summary
     out, err = capsys.readouterr()
     return code, out, err

@@ -221,7 +221,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-report", action="store_true", help="do not write the credit brief after publishing"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only errors, warnings and the final `symetrisk-run` line (for cron)",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on failure")
 
 
@@ -241,6 +245,7 @@ class LoadOptions:
     sandbox_latency_ms: int = 0
     read_timeout: float | None = None  # seconds; None = the source's default or config
     progress: bool = True
+    quiet: bool = False  # no banner, notes, summary: errors and the final line only
     # parquet: DuckDB loads it with one COPY (measured faster than INSERT statements)
     file_format: str | None = "parquet"
     # explicit API settings (tests, bench); None = from dlt config, or the built-in sandbox
@@ -280,6 +285,7 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
         sandbox_latency_ms=args.sandbox_latency_ms,
         read_timeout=args.read_timeout,
         progress=not args.quiet,
+        quiet=args.quiet,
     )
 
 
@@ -300,7 +306,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         with run_lock(warehouse_file(args.destination), args.pipelines_dir):
-            return load_and_report(args)
+            return load_and_report(args, started_run(args.pipelines_dir))
     except RunLockedError as exc:
         print(f"symetrisk run: {exc}", file=sys.stderr)
         from pipelines.symetrisk import RunStats
@@ -311,13 +317,27 @@ def main(args: argparse.Namespace) -> int:
         return BUSY_EXIT
 
 
-def load_and_report(args: argparse.Namespace) -> int:
+def started_run(pipelines_dir: str) -> Any:
+    """A new run record, its start written to the run journal (a run killed from here on is
+    reported by `status`); a journal that cannot be written is one line, never a stop."""
+    from pipelines.warehouse import journal, runs
+
+    record = runs.RunRecord()
+    try:
+        journal.started(record, pipelines_dir)
+    except OSError as exc:
+        print(f"run journal not written: {runs.first_line(exc)}", file=sys.stderr)
+    return record
+
+
+def load_and_report(args: argparse.Namespace, record: Any = None) -> int:
     from pipelines.symetrisk import RunStats, stopping
     from pipelines.symetrisk.errors import SymetriskError
     from pipelines.warehouse import runs
     from pipelines.warehouse.runlock import busy_message
 
-    options, stats, record = options_from_args(args), RunStats(), runs.RunRecord()
+    options, stats = options_from_args(args), RunStats()
+    record = record or runs.RunRecord()
     stopping.clear()
     try:
         result = run_load(options, stats=stats, publish=False)
@@ -347,8 +367,11 @@ def load_and_report(args: argparse.Namespace) -> int:
         print(f"symetrisk run failed: {message}{hint}", file=sys.stderr)
         runs.close(record, options, stats, runs.FAILED, message)
         return BUSY_EXIT if busy else 1
-    print(summary(result))
     models_failed = bool(result.models_line and result.models_line.startswith("models FAILED"))
+    if not args.quiet:
+        print(summary(result))
+    elif models_failed:  # an error: shown even with --quiet
+        print(result.models_line)
     outcome = runs.MODELS_FAILED if models_failed else runs.PARTIAL if stats.failed else runs.OK
     error = result.models_line if models_failed else partial_line(stats) if stats.failed else None
     if outcome == runs.PARTIAL:
@@ -361,6 +384,7 @@ def load_and_report(args: argparse.Namespace) -> int:
         error,
         result,
         publish=None if models_failed else lambda: credit_step(args, result, record.run_id),
+        ending=None if args.quiet else ending_line,
     )
     if record.outcome == runs.FAILED:  # publishing failed
         return 1
@@ -431,12 +455,13 @@ def run_load(
                 "client_id": SANDBOX_CLIENT_ID,
                 "client_secret": SANDBOX_CLIENT_SECRET,
             }
-            print(
-                f"no {settings.SETTING_CLIENT_ID} configured: loading the built-in sandbox "
-                f"({options.sandbox_borrowers} borrowers x {options.sandbox_months} months) at "
-                f"{sandbox.base_url} as {SANDBOX_CLIENT_ID}",
-                file=out,
-            )
+            if not options.quiet:
+                print(
+                    f"no {settings.SETTING_CLIENT_ID} configured: loading the built-in sandbox "
+                    f"({options.sandbox_borrowers} borrowers x {options.sandbox_months} months) "
+                    f"at {sandbox.base_url} as {SANDBOX_CLIENT_ID}",
+                    file=out,
+                )
         destination, warehouse = resolve_destination(options.destination)
         Path(options.pipelines_dir).mkdir(parents=True, exist_ok=True)
         from pipelines.warehouse.private_files import make_private, warehouse_files
@@ -467,7 +492,7 @@ def run_load(
             read_ahead=True,
             **source_options,
         )
-        for note in stats.notes:
+        for note in shown_to(options, stats, stats.notes):
             print(note, file=out)
         shown_notes = len(stats.notes)
         progress = Progress(stats, out) if options.progress else None
@@ -487,7 +512,7 @@ def run_load(
                 gc.enable()
             if progress:
                 progress.stop()
-        for note in stats.notes[shown_notes:]:
+        for note in shown_to(options, stats, stats.notes[shown_notes:]):
             print(note, file=out)
         seconds = time.monotonic() - started
         result = LoadResult(
@@ -499,8 +524,13 @@ def run_load(
             sandbox_url=sandbox_url,
         )
         if options.models:
-            result.models_line = build_models_after_load(pipeline, options.dataset)
+            result.models_line = build_models_after_load(
+                pipeline, options.dataset, out if options.progress else None
+            )
         result.working = duckdb_path(pipeline) if warehouse else None
+        from pipelines.warehouse.prune import prune_loaded_packages
+
+        prune_loaded_packages(pipeline)  # bounded disk (prune.py)
         if publish and not (result.models_line or "").startswith("models FAILED"):
             publish_build(result)
         return result
@@ -515,9 +545,16 @@ def credit_step(args: argparse.Namespace, result: LoadResult, run_id: str) -> di
         result.working,
         result.warehouse if result.working else None,
         run_id,
-        lambda: say_published(publish_build(result)),
+        lambda: say_published(publish_build(result), args),
         report=not getattr(args, "no_report", False),
     )
+
+
+def shown_to(options: LoadOptions, stats: Any, notes: list[str]) -> list[str]:
+    """The notes to print: all of them, or with --quiet only the warnings."""
+    if not options.quiet:
+        return notes
+    return [note for note in notes if note not in stats.info_notes]
 
 
 def publish_build(result: LoadResult) -> Any:
@@ -530,8 +567,8 @@ def publish_build(result: LoadResult) -> Any:
     return result.published
 
 
-def say_published(published: Any) -> None:
-    if published:
+def say_published(published: Any, args: Any = None) -> None:
+    if published and not getattr(args, "quiet", False):
         print(
             f"published: {display_path(str(published.path))} "
             f"({published.bytes / 1e6:,.1f} MB in {published.seconds:.2f} s); "
@@ -607,16 +644,25 @@ def start_sandbox(options: LoadOptions) -> Any:
     )
 
 
-def build_models_after_load(pipeline: Any, dataset: str) -> str:
+def build_models_after_load(pipeline: Any, dataset: str, out: TextIO | None = None) -> str:
     """Build the dbt project into the destination this pipeline just loaded (for DuckDB the
-    very file dlt wrote); one line for the summary."""
+    very file dlt wrote); one line for the summary. With `out`, progress through the build
+    ("building models 12/23") goes there."""
     from pipelines.warehouse import dbt_build
+    from pipelines.warehouse.build_progress import BuildProgress
     from pipelines.warehouse.missing_lines import MissingLines, check_pipeline
     from pipelines.warehouse.runs import first_line
 
     try:
         check_pipeline(pipeline, dataset)
-        report = dbt_build.build(dbt_build.target_for(pipeline), raw_schema=dataset)
+        shown = BuildProgress(out) if out is not None else None
+        try:
+            report = dbt_build.build(
+                dbt_build.target_for(pipeline), raw_schema=dataset, on_event=shown
+            )
+        finally:
+            if shown is not None:
+                shown.close()
     except MissingLines as exc:
         return f"models FAILED: {exc}"
     except dbt_build.UnsupportedDestination as exc:
@@ -658,8 +704,11 @@ class Progress:
         s = self.stats
         elapsed = max(s.elapsed, 1e-6)
         phase = "normalizing and loading" if s.extract_done else "extracting"
+        done = f"borrowers {s.borrowers_done:,}/{s.borrowers_total:,}"
+        if s.borrowers_total and not s.extract_done:
+            done += f" ({100 * s.borrowers_done / s.borrowers_total:.0f} %, {time_left(s)})"
         return (
-            f"{phase}: borrowers {s.borrowers_done:,}/{s.borrowers_total:,}, "
+            f"{phase}: {done}, "
             f"{s.snapshots_fetched:,} snapshots ({s.snapshots_fetched / elapsed:,.0f}/s), "
             f"{s.requests:,} requests, {s.retries:,} retries, {elapsed:,.0f} s"
         )
@@ -673,6 +722,26 @@ class Progress:
             else:
                 self.out.write(text + "\n")
             self.out.flush()
+
+
+def time_left(stats: Any) -> str:
+    """The extract's time left at the rate so far: "about 2 min left" ("? left" before the
+    first borrower is done)."""
+    done, total = stats.borrowers_done, stats.borrowers_total
+    if done <= 0:
+        return "? left"
+    seconds = max(0.0, stats.elapsed * (total - done) / done)
+    if seconds < 60:
+        return f"about {seconds:.0f} s left"
+    if seconds < 3600:
+        return f"about {seconds / 60:.0f} min left"
+    return f"about {seconds / 3600:.1f} h left"
+
+
+def ending_line(record: Any) -> str:
+    """The human end of a run, printed just before the greppable `symetrisk-run` line."""
+    what = {"ok": "done", "partial": "done, some borrowers skipped"}.get(record.outcome)
+    return f"symetrisk run {what or record.outcome.upper()} in {record.seconds:,.1f} s"
 
 
 def summary(result: LoadResult) -> str:

@@ -131,6 +131,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve only what the public docs define: no role in /self, no updated_at or "
         "organization_number on snapshots, no /notifications or /borrower/{org}",
     )
+    tls = parser.add_argument_group("transport")
+    tls.add_argument("--certfile", metavar="PEM", help="serve HTTPS with this certificate chain")
+    tls.add_argument("--keyfile", metavar="PEM", help="the private key of --certfile")
+    tls.add_argument(
+        "--no-compress", action="store_true", help="never gzip answers, even when asked"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -153,6 +159,7 @@ def main(args: argparse.Namespace) -> int:
         schema_drift=args.schema_drift,
         failing_borrowers=tuple(args.failing_borrowers),
         docs_only=args.docs_only,
+        compress=not args.no_compress,
     )
     from pipelines.sandbox.server import listening_socket
 
@@ -166,7 +173,7 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     port = sock.getsockname()[1]
-    base = f"http://{args.host}:{port}"
+    base = f"{'https' if args.certfile else 'http'}://{args.host}:{port}"
     as_of = options.as_of or default_as_of()
     lines = [
         f"Symetrisk sandbox: {options.borrowers} borrowers x {options.months} months, "
@@ -184,5 +191,5 @@ def main(args: argparse.Namespace) -> int:
     active = {k: v for k, v in options.fault_switches().items() if v}
     lines.append(f"  faults: {active or 'off'}   (change: POST {base}/sandbox/faults)")
     print("\n".join(lines), flush=True)
-    serve_forever(options, sock)
+    serve_forever(options, sock, args.certfile, args.keyfile)
     return 0

@@ -14,8 +14,11 @@ Exit codes, for a monitor:
   0  all well (the API answered, or was not checked; the last run did not fail)
   2  bad arguments (e.g. an invalid organisation number)
   3  the API check failed: not reachable, an error after retries, or credentials refused
-  4  the last recorded run failed (outcome `failed` or `models_failed`): a run refused by the
-     run lock or stopped by its settings counts too; a later successful run clears it
+  4  the last recorded run failed (outcome `failed` or `models_failed`), or was killed or
+     crashed (started, never finished, no longer running): a run refused by the run lock or
+     stopped by its settings counts too; a later successful run clears it. Also when the last
+     successful run finished longer ago than --max-age-hours (default 36), so a night with no
+     run at all is seen
   5  the last recorded run was `partial`: some borrowers were skipped after failures (listed)
   6  the warehouse exists but cannot be read (held for writing by another process, or damaged)
 When more than one applies, the lowest wins."""
@@ -26,6 +29,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +38,7 @@ from typing import Any
 
 from pipelines.orgnr import InvalidOrgNumber, validate_all
 from pipelines.symetrisk import settings
+from pipelines.symetrisk.health_words import STATUS_BUDGET_S, over_budget, status_words
 from pipelines.warehouse.destination import add_warehouse_arguments
 from pipelines.warehouse.runlock import busy_message
 from pipelines.warehouse.runs import OK, PARTIAL
@@ -42,6 +47,7 @@ from pipelines.warehouse.runs import TABLE as RUNS_TABLE
 OK_EXIT, USAGE_EXIT, API_EXIT, RUN_FAILED_EXIT, RUN_PARTIAL_EXIT = 0, 2, 3, 4, 5
 UNREADABLE_EXIT = 6
 DEFAULT_PENDING_DAYS = 14
+DEFAULT_MAX_AGE_HOURS = 36.0  # a nightly run missed once is seen the next morning
 
 EXAMPLES = """examples:
   symetrisk status                          # exit 0 all well, 3 API down, 4 last run failed
@@ -79,6 +85,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--borrowers", nargs="+", metavar="ORG", help="also show these borrowers one by one"
+    )
+    parser.add_argument(
+        "--max-age-hours",
+        type=float,
+        default=DEFAULT_MAX_AGE_HOURS,
+        metavar="N",
+        help="exit 4 when the last successful run finished more than N hours ago "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--sources",
@@ -131,6 +145,7 @@ def main(args: argparse.Namespace) -> int:
         relationships, source = warehouse.relationships(), "the warehouse, as of the last run"
     show_consents(relationships, source, args.pending_days)
     last_failed = show_journal(args.pipelines_dir, args.runs)
+    too_old = show_last_success(args.pipelines_dir, warehouse, getattr(args, "max_age_hours", None))
     if warehouse.con is not None:
         if last_failed is None:
             last_failed = show_runs(warehouse, args.runs)
@@ -152,7 +167,7 @@ def main(args: argparse.Namespace) -> int:
         code = API_EXIT
     elif last_failed == PARTIAL:
         code = RUN_PARTIAL_EXIT
-    elif last_failed or sources_stale:
+    elif last_failed or sources_stale or too_old:
         code = RUN_FAILED_EXIT
     elif warehouse.unreadable:
         code = UNREADABLE_EXIT
@@ -164,7 +179,11 @@ def main(args: argparse.Namespace) -> int:
         UNREADABLE_EXIT: "warehouse cannot be read",
     }
     if code == RUN_FAILED_EXIT and not last_failed:
-        verdict[code] = "a source is stale past its error threshold"
+        verdict[code] = (
+            f"no successful run in the last {args.max_age_hours:g} hours"
+            if too_old
+            else "a source is stale past its error threshold"
+        )
     print(f"status: {verdict[code]} (exit {code})")
     return code
 
@@ -173,12 +192,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def check_api() -> ApiView:
-    from requests import HTTPError
-    from requests.exceptions import RequestException
-
-    from pipelines.symetrisk.configured import api_config, connect
-    from pipelines.symetrisk.errors import SymetriskError
-    from pipelines.symetrisk.responses import error_message
+    from pipelines.symetrisk.configured import api_config
 
     view = ApiView()
     config = api_config()
@@ -190,6 +204,21 @@ def check_api() -> ApiView:
         return view
     view.checked = True
     where = config.base_url or "(no base URL)"
+    done = threading.Thread(target=_check, args=(view, config, where), daemon=True)
+    done.start()
+    done.join(STATUS_BUDGET_S)  # bounded, whatever the retries (health_words.py)
+    if done.is_alive():
+        view.ok, view.line = False, f"API        DOWN: {over_budget(where)}"
+    return view
+
+
+def _check(view: ApiView, config: Any, where: str) -> None:
+    from requests import HTTPError
+    from requests.exceptions import RequestException
+
+    from pipelines.symetrisk.configured import connect
+    from pipelines.symetrisk.errors import SymetriskError
+
     api = None
     try:
         api = connect(config, quick=True)
@@ -204,18 +233,14 @@ def check_api() -> ApiView:
         describe_caller(view, config.client_id)
         read_relationships(api, view)
     except (SymetriskError, HTTPError, RequestException) as exc:
-        text = error_message(exc) if isinstance(exc, HTTPError) else str(exc)
-        if isinstance(exc, RequestException) and not isinstance(exc, HTTPError):
-            text = f"cannot reach {where} ({type(exc).__name__}): check {settings.SETTING_BASE_URL}"
+        down, text = status_words(exc, where)
         if view.ok:  # /ping answered; a later read failed
             view.extra.append(f"           (could not read everything: {text})")
         else:
-            down = "cannot reach" in text or isinstance(exc, RequestException)
             view.line = f"API        {'DOWN' if down else 'FAILED'}: {text}"
     finally:
         if api is not None:
             api.close()
-    return view
 
 
 def describe_caller(view: ApiView, client_id: str) -> None:
@@ -424,19 +449,66 @@ def show_journal(pipelines_dir: str, limit: int) -> bool | str | None:
     return report_runs(runs)
 
 
+def show_last_success(
+    pipelines_dir: str, warehouse: Warehouse, max_age_hours: float | None
+) -> bool:
+    """Print when the last successful run finished; True when that is longer ago than
+    `max_age_hours`. Nothing is judged when no run was ever recorded."""
+    from pipelines.warehouse import journal
+
+    if max_age_hours is None:
+        return False
+    try:
+        known, finished = journal.last_success(pipelines_dir)
+    except OSError:
+        known, finished = False, None
+    if not known and warehouse.con is None:
+        return False
+    if not known:
+        try:
+            if not warehouse.has(RUNS_TABLE):
+                return False
+            finished = warehouse.con.execute(
+                f"select cast(max(finished_at) as varchar) from {warehouse.table(RUNS_TABLE)} "
+                "where outcome in (?, ?)",
+                [OK, PARTIAL],
+            ).fetchone()[0]
+        except Exception:  # noqa: BLE001 - a table it cannot read: nothing to judge by
+            return False
+    when = parse_time(finished)
+    if when is None:
+        print(f"success    no successful run recorded (limit {max_age_hours:g} hours)")
+        return True
+    hours = max(0.0, (dt.datetime.now(dt.timezone.utc) - when).total_seconds() / 3600)
+    old = hours > max_age_hours
+    print(
+        f"success    last successful run finished {when:%Y-%m-%d %H:%M}Z, {hours:,.1f} hours ago"
+        + (f": older than {max_age_hours:g} hours (--max-age-hours)" if old else "")
+    )
+    return old
+
+
 def as_json(value: Any, empty: Any) -> Any:
     return json.loads(value or "null") or empty if isinstance(value, str | None) else value
 
 
 def report_runs(runs: list[dict[str, Any]]) -> bool | str:
-    """Print `runs` (newest first); True when the newest failed (and which and why), PARTIAL
-    when it was partial (and the borrowers it skipped)."""
+    """Print `runs` (newest first); True when the newest failed or was killed (and which and
+    why), PARTIAL when it was partial (and the borrowers it skipped). A run still going is
+    shown and judged by the one before it."""
+    from pipelines.warehouse import journal
+
     for run in runs:
-        rows = as_json(run["rows"], {})
+        rows = as_json(run.get("rows"), {})
         new = sum(r.get("new", 0) for r in rows.values())
         changed = sum(r.get("changed", 0) for r in rows.values())
         started = parse_time(run["started_at"])
         when = f"{started:%Y-%m-%d %H:%M}Z" if started else "?"
+        if run["outcome"] in (journal.KILLED, journal.RUNNING):
+            pid = run.get("pid")
+            state = "still going" if run["outcome"] == journal.RUNNING else "never finished"
+            print(f"             {when}  {run['outcome']:<13} pid {pid}, {state}")
+            continue
         line = (
             f"             {when}  {run['outcome']:<13} {run.get('seconds') or 0:>7,.1f} s  "
             f"{new:,} new, {changed:,} changed rows; {run.get('requests') or 0:,} requests, "
@@ -445,7 +517,10 @@ def report_runs(runs: list[dict[str, Any]]) -> bool | str:
         if run.get("error"):
             line += f"\n               error: {run['error']}"
         print(line)
-    last = runs[0]
+    finished = [run for run in runs if run["outcome"] != journal.RUNNING]
+    if not finished:
+        return False
+    last = finished[0]
     credit = last.get("credit") or {}
     if credit.get("alerts_failed"):
         print(
@@ -479,6 +554,13 @@ def newest_snapshots(warehouse: Warehouse) -> dict[str, tuple[dt.date, int]]:
     return {org: (newest, months) for org, newest, months in rows}
 
 
+def days_ago(days: int) -> str:
+    """An age in days for people; never negative (a date ahead of this machine's clock)."""
+    if days >= 0:
+        return f"{days} days ago"
+    return f"dated {-days} days ahead of this machine's clock"
+
+
 def show_freshness(warehouse: Warehouse, approved: list[str], stale: int) -> None:
     newest = newest_snapshots(warehouse)
     if not newest:
@@ -496,7 +578,7 @@ def show_freshness(warehouse: Warehouse, approved: list[str], stale: int) -> Non
         parts.append(f"no snapshot loaded yet {len(missing)}")
     who = "approved borrowers" if approved else "borrowers"
     print(
-        f"freshness  newest month loaded {reference:%Y-%m} ({age} days ago); "
+        f"freshness  newest month loaded {reference:%Y-%m} ({days_ago(age)}); "
         f"{who}: {', '.join(parts)}"
     )
     stalest = sorted(((m, org) for org, m in behind.items() if m > 0), reverse=True)[:stale]

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
 from pipelines import orgnr
@@ -24,6 +25,7 @@ from pipelines.sandbox import schemas
 from pipelines.sandbox.faults import FaultLayer, Faults, RequestLog
 from pipelines.sandbox.portfolio import credit_score, iso
 from pipelines.sandbox.tenants import CLIENTS, READ, WRITE, Client, Institution, Sandbox, TokenError
+from pipelines.sandbox.wire import WireCount
 
 MAX_LIMIT = 100
 PATHS = {
@@ -193,11 +195,13 @@ def create_app(
     log: RequestLog,
     docs_only: bool = False,
     without: tuple[str, ...] = (),
+    compress: bool = True,
 ) -> FastAPI:
     """The sandbox app. `docs_only`: serve exactly what the public docs define: no
     `company.role` in /self, no `updated_at` or `organization_number` on snapshots, relationships
     with only `organization_number` and `relationship_state`, and no /notifications or
-    /borrower/{organization_number} (404). `without`: PATHS keys that answer 404."""
+    /borrower/{organization_number} (404). `without`: PATHS keys that answer 404. `compress`:
+    gzip the answers of a client that asks (Accept-Encoding), as an API gateway does."""
     hidden = {PATHS[name] for name in (*without, *(DOCS_ONLY_WITHOUT if docs_only else ()))}
     app = FastAPI(
         title="Symetrisk sandbox",
@@ -684,4 +688,9 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
     templates = [path for path in openapi()["paths"] if not path.startswith("/sandbox")]
     app.add_middleware(FaultLayer, faults=faults, log=log, seed=sandbox.seed, templates=templates)
+    if compress:
+        # outside the faults, so a cut-short body is cut before it is compressed (the client
+        # sees broken JSON, not a broken gzip stream); level 6, a gateway's usual
+        app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+    app.add_middleware(WireCount, log=log)  # outermost: the bytes as they leave
     return app

@@ -83,6 +83,17 @@ class RequestLog:
         self.peak_in_flight = self.in_flight
         self.since = time.monotonic()
         self.first_last: dict[str, list[float]] = {}
+        # response body bytes as sent (compressed when the client asked), and the headers seen
+        self.wire_bytes = 0
+        self.user_agents: Counter = Counter()
+        self.accept_encodings: Counter = Counter()
+
+    def sent_bytes(self, n: int) -> None:
+        self.wire_bytes += n
+
+    def saw_headers(self, user_agent: str, accept_encoding: str) -> None:
+        self.user_agents[user_agent or "(none)"] += 1
+        self.accept_encodings[accept_encoding or "(none)"] += 1
 
     def started(self, endpoint: str) -> None:
         self.in_flight += 1
@@ -106,6 +117,9 @@ class RequestLog:
             },
             "peak_in_flight": self.peak_in_flight,
             "first_last_s": dict(sorted(self.first_last.items())),
+            "wire_bytes": self.wire_bytes,
+            "user_agents": dict(sorted(self.user_agents.items())),
+            "accept_encodings": dict(sorted(self.accept_encodings.items())),
         }
 
 

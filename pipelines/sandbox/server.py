@@ -40,6 +40,8 @@ class SandboxOptions:
     docs_only: bool = False
     # PATHS keys (app.py) answered 404, as if the API had no such path: ("self",)
     without: tuple[str, ...] = ()
+    # gzip the answers of clients that ask for it (Accept-Encoding), as a real API gateway does
+    compress: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.months <= MAX_MONTHS:
@@ -71,33 +73,54 @@ def build_app(options: SandboxOptions):
     faults = Faults()
     faults.update(options.fault_switches())
     return create_app(
-        sandbox, faults, RequestLog(), docs_only=options.docs_only, without=options.without
+        sandbox,
+        faults,
+        RequestLog(),
+        docs_only=options.docs_only,
+        without=options.without,
+        compress=options.compress,
     )
 
 
 class SandboxServer:
     """`with SandboxServer(options, port=0) as sb:` serves on a free port until the block ends.
-    `start()` returns once the server accepts connections."""
+    `start()` returns once the server accepts connections. With `certfile` (PEM certificate
+    chain) and `keyfile` it serves HTTPS; `url_host` is the host name its URLs use (default:
+    `host`), for a certificate issued to a name."""
 
     def __init__(
-        self, options: SandboxOptions | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        options: SandboxOptions | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        url_host: str | None = None,
     ):
         self.options = options or SandboxOptions()
         self.host = host
+        self.url_host = url_host or host
+        self.scheme = "https" if certfile else "http"
         self.app = build_app(self.options)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.port = self._socket.getsockname()[1]
         config = uvicorn.Config(
-            self.app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30
+            self.app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_keep_alive=30,
+            **tls_options(certfile, keyfile),
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.url_host}:{self.port}"
 
     @property
     def api_url(self) -> str:
@@ -181,13 +204,27 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_forever(options: SandboxOptions, sock: socket.socket) -> None:
-    """Serve on `sock` (listening_socket) in the foreground until interrupted (Ctrl-C)."""
+def tls_options(certfile: str | None, keyfile: str | None) -> dict:
+    """uvicorn's TLS settings for a certificate chain and its key (PEM); {} for plain HTTP."""
+    if not certfile:
+        return {}
+    return {"ssl_certfile": certfile, "ssl_keyfile": keyfile or certfile}
+
+
+def serve_forever(
+    options: SandboxOptions,
+    sock: socket.socket,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+) -> None:
+    """Serve on `sock` (listening_socket) in the foreground until interrupted (Ctrl-C); HTTPS
+    with `certfile` and `keyfile`."""
     config = uvicorn.Config(
         build_app(options),
         log_level="warning",
         access_log=False,
         lifespan="off",
         timeout_keep_alive=30,
+        **tls_options(certfile, keyfile),
     )
     uvicorn.Server(config).run(sockets=[sock])

@@ -24,6 +24,7 @@ from requests.exceptions import RequestException
 
 from . import settings, stopping
 from .errors import SymetriskConfigError
+from .trust import proxy_for, without_password
 
 
 @configspec
@@ -103,10 +104,14 @@ class CognitoClientCredentials(OAuth2ClientCredentials):
             response = self.session.post(url, stream=True, **self.build_access_token_request())
             read_capped(response, url)
         except RequestException as exc:
+            proxy = proxy_for(url)
+            via = f" through the proxy {without_password(proxy)}" if proxy else ""
+            check = f"{settings.SETTING_TOKEN_URL}" + (
+                ", HTTPS_PROXY and NO_PROXY" if proxy else ""
+            )
             raise SymetriskConfigError(
-                f"cannot reach the token endpoint {url} ({type(exc).__name__}): "
-                f"check {settings.SETTING_TOKEN_URL}"
-            ) from None
+                f"cannot reach the token endpoint {url}{via} ({type(exc).__name__}): check {check}"
+            ) from exc
         if response.status_code == 400 and _oauth_error(response) == "invalid_scope":
             raise SymetriskConfigError(
                 f"the token endpoint refused the scope {self.scope!r} (invalid_scope): check "

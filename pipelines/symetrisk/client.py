@@ -12,7 +12,6 @@ means for the person running the load, whichever path it came from."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -25,13 +24,14 @@ from dlt.sources.helpers.requests.retry import _make_retry
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client import RESTClient
 from requests import HTTPError, Response
-from requests.adapters import HTTPAdapter
-from requests.exceptions import RequestException
+from requests.exceptions import ProxyError, RequestException
 from requests.utils import get_environ_proxies
 
 from . import settings, stopping
+from .adapter import ProductAdapter
 from .auth import CognitoClientCredentials
 from .errors import LimitExceeded, SymetriskApiError, SymetriskConfigError
+from .https_only import allowed_by_config, check_url
 from .paging import SkipPaginator
 from .pool import bounded_map
 from .responses import (
@@ -133,7 +133,7 @@ class SymetriskHttp(Client):
     ) -> None:
         kwargs.setdefault("raise_for_status", False)
         super().__init__(**kwargs)
-        self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=concurrency + 4)
+        self._adapter = ProductAdapter(pool_connections=4, pool_maxsize=concurrency + 4)
         self.stats = stats
         self.limiter = limiter
         self.bearer = bearer
@@ -147,13 +147,11 @@ class SymetriskHttp(Client):
         session.mount("http://", self._adapter)
         session.mount("https://", self._adapter)
         if self.base_url:
-            # requests reads proxy and CA-bundle settings from the environment on every request
-            # (measured: a third of the loader's per-request CPU). Every request of this session
-            # goes to the API's one host, so read them once, as requests would for that host.
+            # requests reads proxy settings from the environment on every request (measured: a
+            # third of the loader's per-request CPU). Every request of this session goes to the
+            # API's one host, so read them once, as requests would for that host. The trust
+            # store is the adapter's (trust.py).
             session.proxies.update(get_environ_proxies(self.base_url))
-            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            if bundle and session.verify is True:
-                session.verify = bundle
             session.trust_env = False
         session.limiter = self.limiter
         session.stats = self.stats
@@ -185,6 +183,7 @@ class Api:
         max_response_bytes: int = settings.DEFAULT_MAX_RESPONSE_BYTES,
         request_deadline_s: float = settings.DEFAULT_REQUEST_DEADLINE_S,
         max_pages: int = settings.DEFAULT_MAX_PAGES,
+        allow_insecure_http: bool | None = None,
     ) -> None:
         if not base_url:
             raise SymetriskConfigError(f"no API base URL: set {settings.SETTING_BASE_URL}")
@@ -195,6 +194,10 @@ class Api:
                 f"no client credentials: set {settings.SETTING_CLIENT_ID} and "
                 f"{settings.SETTING_CLIENT_SECRET}"
             )
+        if allow_insecure_http is None:
+            allow_insecure_http = allowed_by_config()
+        check_url(base_url, settings.SETTING_BASE_URL, allow_insecure_http)
+        check_url(token_url, settings.SETTING_TOKEN_URL, allow_insecure_http)
         self.base_url = base_url.rstrip("/")
         self.concurrency = concurrency
         self.max_pages = max(1, int(max_pages))
@@ -209,6 +212,9 @@ class Api:
             request_backoff_factor=backoff_factor,
             request_max_retry_delay=max_retry_delay_s,
         )
+        token_adapter = ProductAdapter()
+        token_http.session.mount("https://", token_adapter)
+        token_http.session.mount("http://", token_adapter)
         self.auth = CognitoClientCredentials(
             access_token_url=token_url,
             client_id=client_id,
@@ -343,6 +349,7 @@ class Api:
 
     def close(self) -> None:
         self.http._adapter.close()
+        self.auth.session.close()  # the token call's keep-alive connection
         self.transport.close()
 
 
@@ -372,6 +379,12 @@ def explain(exc: BaseException, method: str, path: str) -> BaseException:
         )
     if isinstance(exc, BrokenJsonError):
         return SymetriskApiError(f"{exc} after every retry; nothing of this run was loaded")
+    if status is None and (isinstance(exc, ProxyError) or "through the proxy" in str(exc)):
+        return SymetriskApiError(
+            f"no answer through the proxy on {where} after every retry ({type(exc).__name__}): "
+            "check HTTPS_PROXY (is the proxy up, does it allow the API's host?) and NO_PROXY, "
+            f"then {settings.SETTING_BASE_URL}"
+        )
     if status is None and isinstance(exc, RequestException):
         return SymetriskApiError(
             f"no answer from the API on {where} after every retry ({type(exc).__name__}): "

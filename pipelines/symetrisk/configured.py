@@ -30,13 +30,17 @@ def api_config() -> ApiConfig:
 
 def connect(config: ApiConfig, quick: bool = False) -> Any:
     """An Api with the client's own scopes (no scope asked: Cognito grants all of the client's).
-    `quick`: few retries, short timeouts (for `status`)."""
+    `quick`: the run's retries with short timeouts and waits (for `status`, which bounds the
+    whole check: health_words.py)."""
+    from pipelines.symetrisk import settings
     from pipelines.symetrisk.client import Api
+    from pipelines.symetrisk.health_words import STATUS_MAX_RETRY_DELAY_S
 
     options: dict[str, Any] = {}
     if quick:
-        options = {"max_attempts": 2, "backoff_factor": 0.2, "connect_timeout_s": 5.0}
+        options = {"max_attempts": settings.DEFAULT_MAX_ATTEMPTS, "connect_timeout_s": 5.0}
         options["read_timeout_s"] = 15.0
+        options["max_retry_delay_s"] = STATUS_MAX_RETRY_DELAY_S
     return Api(
         config.base_url or "",
         config.token_url or "",

@@ -111,7 +111,7 @@ def symetrisk(
         return list(candidates.values())
     skipped = [name for name in candidates if name not in allowed]
     if skipped:
-        stats.note(f"skipped {', '.join(skipped)}: not readable by a {role} client")
+        stats.note(f"skipped {', '.join(skipped)}: not readable by a {role} client", info=True)
     # a table the models read is still created (empty) when this client may not read it
     return [
         resource if name in allowed else contract.empty_resource(resource)

@@ -22,9 +22,11 @@ class RunStats:
     borrowers_total: int = 0
     borrowers_done: int = 0
     snapshots_fetched: int = 0
+    wire_bytes: int = 0  # response bodies as received (compressed), the GETs
     extract_done: bool = False
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    info_notes: set[str] = field(default_factory=set)
     # borrowers skipped because their calls kept failing or their data could not be loaded:
     # organization_number -> reason; any makes the run `partial`
     failed: dict[str, str] = field(default_factory=dict)
@@ -35,6 +37,10 @@ class RunStats:
             self.requests += 1
             if retry:
                 self.retries += 1
+
+    def wire(self, n: int) -> None:
+        with self._lock:
+            self.wire_bytes += n
 
     def status(self, code: int) -> None:
         with self._lock:
@@ -50,8 +56,12 @@ class RunStats:
         """Declare a table so it shows in the summary even when nothing changed."""
         return self.rows.setdefault(table, dict.fromkeys(ROW_KINDS, 0))
 
-    def note(self, line: str) -> None:
+    def note(self, line: str, info: bool = False) -> None:
+        """A line for the person running the load; `info`: expected every run (a table the
+        role may not read), so `--quiet` leaves it out; the others are warnings."""
         self.notes.append(line)
+        if info:
+            self.info_notes.add(line)
 
     def error(self, line: str) -> None:
         self.errors.append(line)

@@ -16,7 +16,11 @@ of the CPU per request), with the same manners:
   bodies), and a request past `request_deadline_s` as a whole is aborted; either raises
   LimitExceeded naming its setting, never retried;
 - a stop (Ctrl-C, `stopping.py`) aborts requests in flight and cuts retry waits short;
-- proxy and CA-bundle settings from the environment, read once, as requests reads them.
+- proxy and trust store from the environment, read once, as the requests side reads them
+  (trust.py: one trust store for both clients, an HTTPS proxy checked against it too);
+- gzip (and brotli) asked for and decoded by libcurl, and the product's User-Agent;
+- a certificate or proxy failure is not retried: it ends at once in one line
+  (netfailures.py).
 
 Once retries are spent it raises what dlt's client would have led to, so `client.explain` words
 it the same way: an HTTPError carrying the response for a status of 400 or more, a requests
@@ -26,25 +30,25 @@ Writes (POST) stay on dlt's client (client.py): they are few."""
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections import deque
 from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlencode
 
-import certifi
 import orjson
 import pycurl
 from requests import PreparedRequest, Response
 from requests.exceptions import ConnectionError, ConnectTimeout, ReadTimeout, RequestException
 from requests.structures import CaseInsensitiveDict
-from requests.utils import get_environ_proxies
 
 from . import settings, stopping
 from .errors import LimitExceeded, Stopped
+from .netfailures import curl_failure
 from .responses import BrokenJsonError, api_error, path_of, retry_after_seconds
 from .stats import RunStats
+from .trust import TrustStore, apply_to_curl, proxy_for, trust_store, without_password
+from .useragent import USER_AGENT
 
 TOKEN_RENEWALS = 3  # per request
 # libcurl's errors that mean the server never answered in time
@@ -82,10 +86,8 @@ class Transport:
         self.max_attempts = max(1, max_attempts)
         self.backoff_factor = backoff_factor
         self.max_retry_delay_s = max_retry_delay_s
-        proxies = get_environ_proxies(self.base_url)
-        self.proxy = proxies.get(self.base_url.split(":", 1)[0]) or proxies.get("all")
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        self.ca_bundle = bundle or certifi.where()
+        self.proxy = proxy_for(self.base_url)
+        self.trust = trust_store()
         # resources extract in parallel: all of them together keep at most this many in flight
         self.in_flight = Slots(concurrency) if concurrency > 0 else None
         self._local = threading.local()
@@ -100,8 +102,7 @@ class Transport:
             handle.setopt(pycurl.CONNECTTIMEOUT_MS, self.connect_timeout_ms)
             handle.setopt(pycurl.LOW_SPEED_LIMIT, 1)
             handle.setopt(pycurl.LOW_SPEED_TIME, self.read_timeout_s)
-            handle.setopt(pycurl.CAINFO, self.ca_bundle)
-            handle.setopt(pycurl.PROXY, self.proxy or "")  # "" = no proxy, whatever the env says
+            network_options(handle, self.trust, self.proxy)
             self._limit_options(handle)
             with self._handles_lock:
                 self._handles.append(handle)
@@ -131,8 +132,11 @@ class Transport:
                 limit = self._limit_error(exc, url)
                 if limit is not None:
                     raise limit from None
+                failure = curl_failure(exc, url, self.proxy)
+                if failure is not None:  # a certificate or proxy problem: never retried
+                    raise failure from exc
                 if attempt >= self.max_attempts:
-                    raise _no_answer(exc, url) from None
+                    raise _no_answer(exc, url, self.proxy) from exc
                 self._wait(attempt, None)
                 continue
             self.stats.status(status)
@@ -173,6 +177,7 @@ class Transport:
         handle.setopt(pycurl.WRITEFUNCTION, body.write)
         handle.setopt(pycurl.HEADERFUNCTION, header_lines.append)
         handle.perform()
+        self.stats.wire(int(handle.getinfo(pycurl.SIZE_DOWNLOAD_T)))
         return handle.getinfo(pycurl.RESPONSE_CODE), body.value(), header_lines
 
     # --- limits against a hostile API ---------------------------------------------------------
@@ -250,6 +255,13 @@ class CappedBody:
 def _abort_when_stopping(*_progress: int) -> int:
     """libcurl's progress callback: non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK)."""
     return 1 if stopping.requested() else 0
+def network_options(handle: pycurl.Curl, store: TrustStore, proxy: str | None) -> None:
+    """The handle's trust store (the server's and an HTTPS proxy's), proxy, compression and
+    User-Agent."""
+    apply_to_curl(handle, store)
+    handle.setopt(pycurl.PROXY, proxy or "")  # "" = no proxy, whatever the env says
+    handle.setopt(pycurl.ACCEPT_ENCODING, "")  # every encoding this libcurl decodes (gzip, br)
+    handle.setopt(pycurl.USERAGENT, USER_AGENT)
 
 
 class Slots:
@@ -303,10 +315,11 @@ def _response(url: str, status: int, body: bytes, header_lines: list[bytes]) -> 
     return response
 
 
-def _no_answer(exc: pycurl.error, url: str) -> RequestException:
+def _no_answer(exc: pycurl.error, url: str, proxy: str | None = None) -> RequestException:
     """libcurl's failure as the requests exception dlt's client would have raised."""
     code = exc.args[0] if exc.args else None
-    text = f"GET {path_of(url)}: {exc.args[-1] if exc.args else exc}"
+    via = f" through the proxy {without_password(proxy)}" if proxy else ""
+    text = f"GET {path_of(url)}{via}: {exc.args[-1] if exc.args else exc}"
     if code in _TIMED_OUT:
         return ConnectTimeout(text) if "connect" in text.lower() else ReadTimeout(text)
     return ConnectionError(text)

@@ -196,9 +196,13 @@ def invoke(
     raw_schema: str,
     work: Path,
     project_dir: Path = PROJECT_DIR,
+    callbacks: list[Callable[[Any], None]] | None = None,
 ) -> Any:
-    """Run one dbt command in-process with our profile; return dbt's dbtRunnerResult."""
+    """Run one dbt command in-process with our profile; return dbt's dbtRunnerResult.
+    `callbacks` get every dbt event (build_progress.py)."""
     from dbt.cli.main import dbtRunner
+
+    from pipelines.no_phone_home import dbt_opted_in
 
     args = [
         *command,
@@ -217,12 +221,13 @@ def invoke(
         "--log-level-file",
         "none",
         "--no-use-colors",
-        "--no-send-anonymous-usage-stats",
         "--no-version-check",
     ]
+    if not dbt_opted_in():  # pipelines/no_phone_home.py
+        args.append("--no-send-anonymous-usage-stats")
     with _profile(target, work):
         try:
-            return dbtRunner().invoke(args)
+            return dbtRunner(callbacks=callbacks or []).invoke(args)
         finally:
             _release_duckdb()
 
@@ -274,6 +279,7 @@ def build(
     only_unit_tests: bool = False,
     project_dir: Path = PROJECT_DIR,
     progress: Callable[[str], None] | None = None,
+    on_event: Callable[[Any], None] | None = None,
 ) -> BuildReport:
     """`dbt build` (every model, then its tests) into target; raises BuildFailed naming each
     model or test that failed, with the report of what ran. The formulas' unit tests (fixed
@@ -303,7 +309,14 @@ def build(
     else:
         command = ["build", "--no-write-json", "--exclude-resource-type", "unit_test"]
         command += ["--select", *[_selector(s, project_dir) for s in select]] if select else []
-    result = invoke(target, command, raw_schema, work_dir(target, project_dir), project_dir)
+    result = invoke(
+        target,
+        command,
+        raw_schema,
+        work_dir(target, project_dir),
+        project_dir,
+        callbacks=[on_event] if on_event else None,
+    )
     if isinstance(result.exception, KeyboardInterrupt):
         raise KeyboardInterrupt  # dbt hands Ctrl-C back as a result: stop as Ctrl-C stops
     report.dbt_seconds = time.perf_counter() - started

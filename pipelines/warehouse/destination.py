@@ -38,6 +38,10 @@ def resolve_destination(name: str | None) -> tuple[Any, str | None]:
     instead of taking the memory."""
     import dlt
 
+    from pipelines.warehouse.duckdb_copy import install
+
+    install()  # paths with `=` (duckdb_copy.py)
+
     if name and not name.endswith(".duckdb"):
         return name, None
     file = warehouse_file(name)

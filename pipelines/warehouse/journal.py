@@ -1,5 +1,7 @@
-"""The run journal: one JSON line per `symetrisk run` in `<pipelines dir>/runs.jsonl`, appended
-when the run ends, whatever happened to it.
+"""The run journal: JSON lines per `symetrisk run` in `<pipelines dir>/runs.jsonl`: one when the
+run starts (its id, start time and pid, under the run lock), one when it ends, whatever happened
+to it. A run whose start line has no end line was killed (SIGKILL, the OOM killer, a reboot) or
+crashed, unless it is still going: its pid is alive and is the one the run lock file names.
 
 The warehouse's `runs` table records a run only once the run can write the warehouse, and
 readers see it only once a build is published. A run refused by the run lock, stopped by bad
@@ -43,7 +45,25 @@ def append(record: Any, pipelines_dir: str | Path, warehouse: str | None) -> Non
     for name in ("started_at", "finished_at"):
         if isinstance(entry[name], dt.datetime):
             entry[name] = entry[name].isoformat()
-    path = journal_path(pipelines_dir)
+    _write(journal_path(pipelines_dir), entry)
+
+
+KILLED = "killed"  # started, never finished, not running: killed or crashed
+RUNNING = "running"  # started, not finished, its process still holds the run lock
+
+
+def started(record: Any, pipelines_dir: str | Path) -> None:
+    """Record that `record`'s run started (before it reads or writes anything)."""
+    entry = {
+        "run_id": record.run_id,
+        "started_at": record.started_at.isoformat(),
+        "pid": os.getpid(),
+        "event": "started",
+    }
+    _write(journal_path(pipelines_dir), entry)
+
+
+def _write(path: Path, entry: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(entry, default=str) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -54,17 +74,74 @@ def append(record: Any, pipelines_dir: str | Path, warehouse: str | None) -> Non
 
 
 def latest(pipelines_dir: str | Path, limit: int) -> list[dict[str, Any]] | None:
-    """The last `limit` runs, newest first; None when there is no journal. A line that cannot
-    be read (a run killed mid-write) is skipped."""
+    """The last `limit` runs, newest first; None when there is no journal. A run that started
+    and never ended is there too, with outcome KILLED, or RUNNING when its process still holds
+    the run lock. A line that cannot be read (a run killed mid-write) is skipped."""
     path = journal_path(pipelines_dir)
     if not path.exists():
         return None
-    entries = []
-    for line in path.read_text(errors="replace").splitlines():
+    ordered: dict[str, tuple[int, dict[str, Any]]] = {}
+    unnamed: list[tuple[int, dict[str, Any]]] = []
+    for position, line in enumerate(path.read_text(errors="replace").splitlines()):
         try:
             entry = json.loads(line)
         except ValueError:
             continue
-        if isinstance(entry, dict) and entry.get("outcome"):
-            entries.append(entry)
-    return entries[::-1][: max(1, limit)]
+        if not isinstance(entry, dict):
+            continue
+        run_id = entry.get("run_id")
+        if entry.get("event") == "started" and run_id:
+            ordered.setdefault(run_id, (position, _unfinished(entry, pipelines_dir)))
+        elif entry.get("outcome"):
+            if run_id:
+                ordered[run_id] = (position, entry)
+            else:
+                unnamed.append((position, entry))
+    entries = sorted([*ordered.values(), *unnamed], key=lambda item: item[0])
+    return [entry for _, entry in entries][::-1][: max(1, limit)]
+
+
+def _unfinished(entry: dict[str, Any], pipelines_dir: str | Path) -> dict[str, Any]:
+    pid = entry.get("pid")
+    going = isinstance(pid, int) and holds_run_lock(pid, pipelines_dir)
+    return {
+        **entry,
+        "outcome": RUNNING if going else KILLED,
+        "error": None
+        if going
+        else f"started {entry.get('started_at')} as pid {pid} and never finished: killed "
+        "(SIGKILL, out of memory, a reboot) or crashed; the next run finishes its load",
+    }
+
+
+def holds_run_lock(pid: int, pipelines_dir: str | Path) -> bool:
+    """True when process `pid` is alive and is the owner the run lock file names. (The lock
+    file keeps the last owner's line after it ends; the kernel frees the lock itself.)"""
+    from pipelines.warehouse.runlock import DIR_LOCK_NAME
+
+    try:
+        owner = (Path(pipelines_dir) / DIR_LOCK_NAME).read_text(errors="replace")
+    except OSError:
+        return False
+    if not owner.startswith(f"pid {pid},"):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def last_success(pipelines_dir: str | Path) -> tuple[bool, str | None]:
+    """(whether the journal exists, when its newest `ok` or `partial` run finished)."""
+    from pipelines.warehouse.runs import OK, PARTIAL
+
+    everything = latest(pipelines_dir, 10**9)
+    if everything is None:
+        return False, None
+    for entry in everything:
+        if entry.get("outcome") in (OK, PARTIAL):
+            return True, entry.get("finished_at") or entry.get("started_at")
+    return True, None

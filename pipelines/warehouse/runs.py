@@ -195,6 +195,7 @@ def close(
     result: Any = None,
     publish: Callable[[], Any] | None = None,
     warehouse: bool = True,
+    ending: Callable[[RunRecord], str] | None = None,
 ) -> RunRecord:
     """Finish the record, store it in the warehouse (unless `warehouse` is False: the run does
     not hold it), then run `publish` (a failure to publish makes the run failed and its row is
@@ -232,6 +233,8 @@ def close(
         journal.append(record, options.pipelines_dir, warehouse_file(options.destination))
     except OSError as exc:
         print(f"run journal not written: {first_line(exc)}", file=sys.stderr)
+    if ending is not None:
+        print(ending(record))
     print(record.line(), flush=True)
     return record
 

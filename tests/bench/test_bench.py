@@ -28,6 +28,10 @@ def test_bench_runs_every_step_and_reports_the_figures(tmp_path):
     steps = {s["step"].split(" (")[0].split(",")[0]: s for s in figures["steps"]}
     full, floor = steps["ours: full load"], steps["floor"]
     assert full["snapshots"] == floor["snapshots"] > 0
+    # bytes on the wire, both compressed: counted by the sandbox for ours and for the floor
+    assert figures["wire_bytes"] == {"ours": full["wire_bytes"], "floor": floor["wire_bytes"]}
+    assert full["wire_bytes"] > 0 and floor["wire_bytes"] > 0
+    assert "bytes on the wire, full load: ours" in run.stdout
     assert full["requests"] == floor["requests"], "the floor must fetch the same pages"
     incremental = steps["ours: incremental"]
     assert int(match.group(3)) == incremental["requests"] == figures["incremental_requests"]

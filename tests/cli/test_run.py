@@ -32,9 +32,7 @@ def test_bad_organisation_number_is_refused_before_any_request(clean_env, capsys
 
 @pytest.mark.e2e
 def test_fresh_checkout_runs_the_sandbox_and_says_where_the_warehouse_is(clean_env, capsys):
-    code = cli.main(
-        ["run", "--sandbox-borrowers", "12", "--sandbox-months", "14", "--quiet", "--no-models"]
-    )
+    code = cli.main(["run", "--sandbox-borrowers", "12", "--sandbox-months", "14", "--no-models"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "no SOURCES__SYMETRISK__CLIENT_ID configured: loading the built-in sandbox" in err
@@ -93,8 +91,20 @@ def test_wrong_token_url_names_the_token_url_setting(clean_env, capsys, monkeypa
 @pytest.mark.e2e
 def test_configured_api_loads_and_builds_models(clean_env, capsys, monkeypatch, server):
     use_api(monkeypatch, server.base_url)
-    code = cli.main(["run", "--quiet"])
+    code = cli.main(["run"])
     out, err = capsys.readouterr()
     assert code == 0, err + out
     assert "built-in sandbox" not in err
     assert "models:" in out
+    assert "building models " in err  # progress through the dbt build
+    assert out.splitlines()[-2].startswith("symetrisk run done in ")
+
+
+@pytest.mark.e2e
+def test_quiet_prints_only_the_final_line(clean_env, capsys):
+    code = cli.main(["run", "--sandbox-borrowers", "6", "--sandbox-months", "6", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert err == ""  # no banner, informational notes or progress
+    assert len(out.splitlines()) == 1 and out.startswith("symetrisk-run ts=")
+    assert "outcome=ok" in out

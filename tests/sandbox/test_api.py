@@ -443,6 +443,8 @@ def test_request_counts_by_route_and_status(start_sandbox):
         bank.get(sb.api_url + "/accounting-data/" + UNKNOWN_ORG)
         seen = requests.get(sb.base_url + "/sandbox/requests").json()
         windows = seen.pop("first_last_s")
+        wire = {name: seen.pop(name) for name in ("wire_bytes", "user_agents", "accept_encodings")}
+        assert wire["wire_bytes"] > 0 and sum(wire["user_agents"].values()) == 3
         assert seen == {
             "total": 3,
             "by_endpoint": {

@@ -390,7 +390,7 @@ def test_api_sessions_read_proxy_and_ca_settings_once_as_requests_would(monkeypa
     session = api.http.session
     assert session.trust_env is False
     assert session.proxies.get("https") == "http://proxy.bank.example:3128"
-    assert session.verify == "/etc/ssl/bank-ca.pem"
+    assert api.http._adapter.store.verify == "/etc/ssl/bank-ca.pem"
 
     bypassed = Api("https://internal.example/api/v1", "https://t.example/token", "id", "s")
     assert "https" not in bypassed.http.session.proxies
@@ -415,7 +415,7 @@ def test_transport_reads_proxy_and_ca_settings_once_as_requests_would(monkeypatc
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/bank-ca.pem")
     api = Api("https://api.symetrisk.com/api/v1", "https://token.example/oauth2/token", "id", "s")
     assert api.transport.proxy == "http://proxy.bank.example:3128"
-    assert api.transport.ca_bundle == "/etc/ssl/bank-ca.pem"
+    assert api.transport.trust.path == "/etc/ssl/bank-ca.pem"
     bypassed = Api("https://internal.example/api/v1", "https://t.example/token", "id", "s")
     assert bypassed.transport.proxy is None
 

@@ -63,8 +63,15 @@ def test_ok_and_failed_runs_are_rows_of_the_runs_table(
     with duckdb.connect(str(published), read_only=True) as con:
         assert con.execute("select run_id from symetrisk_raw.runs").fetchall() == [(ok["run_id"],)]
     journal = (clean_env / "data" / "dlt" / "runs.jsonl").read_text().splitlines()
-    assert [json.loads(line)["run_id"] for line in journal] == [ok["run_id"], failed["run_id"]]
-    assert json.loads(journal[1])["error"] == failed["error"] and WRONG_SECRET not in journal[1]
+    ends = [json.loads(line) for line in journal]
+    # each run: a line when it started, one when it ended
+    assert [(e["run_id"], e.get("event") or e["outcome"]) for e in ends] == [
+        (ok["run_id"], "started"),
+        (ok["run_id"], "ok"),
+        (failed["run_id"], "started"),
+        (failed["run_id"], "failed"),
+    ]
+    assert json.loads(journal[3])["error"] == failed["error"] and WRONG_SECRET not in journal[3]
     with duckdb.connect(str(working_path(published)), read_only=True) as con:
         runs = con.execute(
             "select run_id, outcome, error, requests, retries, finished_at >= started_at, "

@@ -255,6 +255,8 @@ class CappedBody:
 def _abort_when_stopping(*_progress: int) -> int:
     """libcurl's progress callback: non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK)."""
     return 1 if stopping.requested() else 0
+
+
 def network_options(handle: pycurl.Curl, store: TrustStore, proxy: str | None) -> None:
     """The handle's trust store (the server's and an HTTPS proxy's), proxy, compression and
     User-Agent."""

@@ -17,13 +17,15 @@ def around_publish(
     run_id: str,
     publish: Callable[[], Any],
     report: bool = True,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """Record, publish (its exception is the caller's: the run fails), then brief and alerts.
     Returns the keys the `symetrisk-run` line adds. For a warehouse that is not a local DuckDB
-    file it only publishes."""
+    file it only publishes. `quiet`: only errors and warnings are printed."""
+    say = _silent if quiet else print
     if not working or not published:
         publish()
-        print("credit: events, brief and alerts need a local DuckDB warehouse (skipped)")
+        say("credit: events, brief and alerts need a local DuckDB warehouse (skipped)")
         return {}
     import duckdb
 
@@ -43,16 +45,19 @@ def around_publish(
             return {"credit_recorded": 0}
         return {}
     line = ledger.credit_line(recorded)
-    print(line, flush=True)
+    say(line, flush=True)
     publish()
     keys: dict[str, Any] = ledger.line_keys(recorded)
-    brief = write_brief(published) if report else None
-    keys.update(send_alerts(working, run_id, line, brief))
+    brief = write_brief(published, quiet=quiet) if report else None
+    keys.update(send_alerts(working, run_id, line, brief, quiet=quiet))
     return keys
 
 
-def write_brief(published: str, out_dir: str | Path | None = None) -> Path | None:
-    """Write the brief from the published build; one line either way."""
+def write_brief(
+    published: str, out_dir: str | Path | None = None, quiet: bool = False
+) -> Path | None:
+    """Write the brief from the published build; one line either way (`quiet`: only a
+    failure's)."""
     from pipelines.brief import report
     from pipelines.warehouse.readers import open_marts
 
@@ -65,11 +70,15 @@ def write_brief(published: str, out_dir: str | Path | None = None) -> Path | Non
     except Exception as exc:  # noqa: BLE001 - the build is published; the brief can wait
         print(f"brief not written: {_first_line(exc)}", file=sys.stderr)
         return None
-    print(f"brief: {_shown(path)} (and {_shown(path.parent / 'latest.html')})")
+    (_silent if quiet else print)(
+        f"brief: {_shown(path)} (and {_shown(path.parent / 'latest.html')})"
+    )
     return path
 
 
-def send_alerts(working: str, run_id: str, line: str, brief: Path | None) -> dict[str, int]:
+def send_alerts(
+    working: str, run_id: str, line: str, brief: Path | None, quiet: bool = False
+) -> dict[str, int]:
     import duckdb
 
     from pipelines.brief import delivery
@@ -92,9 +101,13 @@ def send_alerts(working: str, run_id: str, line: str, brief: Path | None) -> dic
         return {"alerts_sent": 0, "alerts_failed": 1}
     if outcome.failed:
         print(outcome.line(), file=sys.stderr)
-    if outcome.sent:
+    if outcome.sent and not quiet:
         print(f"alerts: {outcome.sent} message(s) delivered ({outcome.events} event(s))")
     return {"alerts_sent": outcome.sent, "alerts_failed": len(outcome.failed)}
+
+
+def _silent(*_args: Any, **_kwargs: Any) -> None:
+    """`print` under --quiet, for the lines that only inform."""
 
 
 def _shown(path: Path) -> str:

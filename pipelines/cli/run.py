@@ -547,6 +547,7 @@ def credit_step(args: argparse.Namespace, result: LoadResult, run_id: str) -> di
         run_id,
         lambda: say_published(publish_build(result), args),
         report=not getattr(args, "no_report", False),
+        quiet=getattr(args, "quiet", False),
     )
 
 

@@ -48,6 +48,11 @@ def append(record: Any, pipelines_dir: str | Path, warehouse: str | None) -> Non
     _write(journal_path(pipelines_dir), entry)
 
 
+# a run's outcomes; runs.py hands them on, since the journal is the leaf both read
+OK, FAILED, MODELS_FAILED = "ok", "failed", "models_failed"
+PARTIAL = (
+    "partial"  # some borrowers were skipped for failures (listed in `errors`), the rest loaded
+)
 KILLED = "killed"  # started, never finished, not running: killed or crashed
 RUNNING = "running"  # started, not finished, its process still holds the run lock
 
@@ -136,8 +141,6 @@ def holds_run_lock(pid: int, pipelines_dir: str | Path) -> bool:
 
 def last_success(pipelines_dir: str | Path) -> tuple[bool, str | None]:
     """(whether the journal exists, when its newest `ok` or `partial` run finished)."""
-    from pipelines.warehouse.runs import OK, PARTIAL
-
     everything = latest(pipelines_dir, 10**9)
     if everything is None:
         return False, None

@@ -23,11 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.symetrisk import settings
+from pipelines.warehouse.journal import FAILED, MODELS_FAILED, OK, PARTIAL  # noqa: F401 (handed on)
 
 TABLE = "runs"
-OK, FAILED, MODELS_FAILED = "ok", "failed", "models_failed"
-# some borrowers were skipped for failures (listed in `errors`), the rest loaded
-PARTIAL = "partial"
 LINE_PREFIX = "symetrisk-run"
 
 COLUMNS = {

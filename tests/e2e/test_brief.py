@@ -53,7 +53,6 @@ def run(tmp_path: Path, capsys, *extra: str) -> tuple[int, str, str]:
     code = cli.main(
         [
             "run",
-            "--quiet",
             "--destination",
             str(tmp_path / "wh" / "bank.duckdb"),
             "--pipelines-dir",

@@ -167,14 +167,7 @@ def check_covenants(path: Path) -> list[str]:
             wrong.append(f"comparison {row['comparison']!r} must be one of {' '.join(COMPARISONS)}")
         if _number(row["threshold"]) is None:
             wrong.append(f"threshold {row['threshold']!r} is not a number")
-        start = _date(row["valid_from"])
-        end = _date(row["valid_to"]) if row["valid_to"] else date.max
-        if start is None:
-            wrong.append(f"valid_from {row['valid_from']!r} is not a date (YYYY-MM-DD)")
-        if end is None:
-            wrong.append(f"valid_to {row['valid_to']!r} is not a date (YYYY-MM-DD) or empty")
-        if start and end and end < start:
-            wrong.append(f"valid_to {row['valid_to']} is before valid_from {row['valid_from']}")
+        start, end = _period(row, wrong)
         if not wrong and start and end:
             key = (org, row["metric"])
             for other_start, other_end, other_line in periods[key]:
@@ -225,16 +218,23 @@ def check_facilities(path: Path) -> list[str]:
         manager = row["relationship_manager"]
         if manager and not EMAIL.fullmatch(manager):
             wrong.append(f"relationship_manager {manager!r} is not an email address")
-        start = _date(row["valid_from"])
-        end = _date(row["valid_to"]) if row["valid_to"] else date.max
-        if start is None:
-            wrong.append(f"valid_from {row['valid_from']!r} is not a date (YYYY-MM-DD)")
-        if end is None:
-            wrong.append(f"valid_to {row['valid_to']!r} is not a date (YYYY-MM-DD) or empty")
-        if start and end and end < start:
-            wrong.append(f"valid_to {row['valid_to']} is before valid_from {row['valid_from']}")
+        start, end = _period(row, wrong)
         problems += [f"{path.name} line {line}: {w}" for w in wrong]
     return problems
+
+
+def _period(row: dict[str, str], wrong: list[str]) -> tuple[date | None, date | None]:
+    """A row's `valid_from` and `valid_to` (empty: open-ended), each None when it is not a
+    date; what is wrong with them is added to `wrong`."""
+    start = _date(row["valid_from"])
+    end = _date(row["valid_to"]) if row["valid_to"] else date.max
+    if start is None:
+        wrong.append(f"valid_from {row['valid_from']!r} is not a date (YYYY-MM-DD)")
+    if end is None:
+        wrong.append(f"valid_to {row['valid_to']!r} is not a date (YYYY-MM-DD) or empty")
+    if start and end and end < start:
+        wrong.append(f"valid_to {row['valid_to']} is before valid_from {row['valid_from']}")
+    return start, end
 
 
 def check(seeds: Path) -> None:

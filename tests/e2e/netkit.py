@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import trustme
 
@@ -148,3 +149,23 @@ def forward_proxy(
             process.wait()
         if process.stderr:
             process.stderr.close()
+
+
+def load(server, tmp_path, stats: Any) -> None:
+    """A full load of `server` as demo-bank into a new DuckDB file, without the models."""
+    from pipelines.cli.run import LoadOptions, run_load
+    from pipelines.sandbox.app import TOKEN_PATH
+
+    run_load(
+        LoadOptions(
+            destination=str(tmp_path / "w.duckdb"),
+            pipelines_dir=str(tmp_path / "dlt"),
+            base_url=server.api_url,
+            token_url=server.base_url + TOKEN_PATH,
+            client_id="demo-bank",
+            client_secret="demo-bank-secret",
+            models=False,
+            progress=False,
+        ),
+        stats=stats,
+    )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.cli.run import LoadOptions, run_load
 from pipelines.sandbox.app import TOKEN_PATH
 from pipelines.symetrisk import settings
 from pipelines.symetrisk.client import Api
@@ -16,7 +15,7 @@ from pipelines.symetrisk.netfailures import ProxyFailure
 from pipelines.symetrisk.stats import RunStats
 from pipelines.symetrisk.trust import CA_VARIABLES
 from tests.conftest import start_sandbox
-from tests.e2e.netkit import forward_proxy, make_pki, tls_sandbox
+from tests.e2e.netkit import forward_proxy, load, make_pki, tls_sandbox
 
 pytestmark = pytest.mark.e2e
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -32,22 +31,6 @@ def clean_network_env(monkeypatch):
     for name in (*CA_VARIABLES, *PROXY_VARIABLES):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
-
-
-def load(server, tmp_path, stats: RunStats) -> None:
-    run_load(
-        LoadOptions(
-            destination=str(tmp_path / "w.duckdb"),
-            pipelines_dir=str(tmp_path / "dlt"),
-            base_url=server.api_url,
-            token_url=server.base_url + TOKEN_PATH,
-            client_id="demo-bank",
-            client_secret="demo-bank-secret",
-            models=False,
-            progress=False,
-        ),
-        stats=stats,
-    )
 
 
 def served(server) -> int:

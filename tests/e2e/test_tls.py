@@ -14,7 +14,7 @@ from pipelines.symetrisk.errors import SymetriskConfigError
 from pipelines.symetrisk.netfailures import TrustError
 from pipelines.symetrisk.stats import RunStats
 from pipelines.symetrisk.trust import CA_VARIABLES, trust_store
-from tests.e2e.netkit import make_pki, tls_sandbox
+from tests.e2e.netkit import load, make_pki, tls_sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -169,24 +169,11 @@ def test_symetrisk_run_says_one_line_and_exits_1_for_an_expired_certificate(
 
 
 def test_a_tls_sandbox_loads_end_to_end(pki, monkeypatch, tmp_path):
-    from pipelines.cli.run import LoadOptions, run_load
 
     monkeypatch.setenv("SSL_CERT_FILE", pki.ca_file)
     with tls_sandbox(pki.cert("good", "127.0.0.1")) as server:
         stats = RunStats()
-        run_load(
-            LoadOptions(
-                destination=str(tmp_path / "w.duckdb"),
-                pipelines_dir=str(tmp_path / "dlt"),
-                base_url=server.api_url,
-                token_url=server.base_url + TOKEN_PATH,
-                client_id="demo-bank",
-                client_secret="demo-bank-secret",
-                models=False,
-                progress=False,
-            ),
-            stats=stats,
-        )
+        load(server, tmp_path, stats)
         truth = server.sandbox.summary()
     assert stats.rows["accounting_snapshots"]["new"] > 0
     assert stats.borrowers_done == stats.borrowers_total > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -109,15 +110,34 @@ def test_every_snapshot_is_consistent(portfolio):
     assert count > 1000
 
 
+def check_year_to_date(items: list[dict]) -> None:
+    """Each month's year-to-date figures are the sum of that year's months so far."""
+    running: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(INCOME_LINES, 0))
+    for s in reversed(items):  # oldest first
+        d = s["data"]
+        acc = running[d["year"]]
+        for name in INCOME_LINES:
+            acc[name] += d["income_statement"]["month"][name]
+            assert abs(d["income_statement"]["year_to_date"][name] - acc[name]) < TOLERANCE
+
+
+def earnings_steps(items: list[dict]) -> Iterator[tuple[int, float, float]]:
+    """(month, change in retained earnings, net result) of each snapshot on the one before it,
+    oldest first; months missing in between carried no bookkeeping, so no result either."""
+    oldest_first = list(reversed(items))
+    for prev, cur in zip(oldest_first, oldest_first[1:], strict=False):
+        change = (
+            cur["data"]["balance_sheet"]["retained_earnings"]
+            - prev["data"]["balance_sheet"]["retained_earnings"]
+        )
+        yield cur["data"]["month"], change, cur["data"]["income_statement"]["month"]["net_result"]
+
+
 def test_year_to_date_is_the_sum_of_the_years_months(portfolio):
     for items in portfolio.values():
-        running: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(INCOME_LINES, 0))
-        for s in reversed(items):  # oldest first
+        check_year_to_date(items)
+        for s in items:
             d = s["data"]
-            acc = running[d["year"]]
-            for name in INCOME_LINES:
-                acc[name] += d["income_statement"]["month"][name]
-                assert abs(d["income_statement"]["year_to_date"][name] - acc[name]) < TOLERANCE
             if d["month"] == 1:
                 assert d["income_statement"]["year_to_date"] == d["income_statement"]["month"]
 
@@ -125,15 +145,8 @@ def test_year_to_date_is_the_sum_of_the_years_months(portfolio):
 def test_retained_earnings_move_with_net_result_less_dividends_paid_in_june(portfolio):
     dividends = 0
     for items in portfolio.values():
-        oldest_first = list(reversed(items))
-        for prev, cur in zip(oldest_first, oldest_first[1:], strict=False):
-            # months missing in between carried no bookkeeping, so no result either
-            change = (
-                cur["data"]["balance_sheet"]["retained_earnings"]
-                - prev["data"]["balance_sheet"]["retained_earnings"]
-            )
-            net = cur["data"]["income_statement"]["month"]["net_result"]
-            if cur["data"]["month"] == 6 and change < net - TOLERANCE:
+        for month, change, net in earnings_steps(items):
+            if month == 6 and change < net - TOLERANCE:
                 dividends += 1  # paid after the general meeting approved the accounts
             else:
                 assert abs(change - net) < TOLERANCE
@@ -208,25 +221,15 @@ def test_advance_month_revises_recent_months():
 
 def check_company(items: list[dict]) -> None:
     """Every identity of this file on one company's snapshots, newest first as served."""
-    running: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(INCOME_LINES, 0))
-    for s in reversed(items):
+    for s in items:
         d = s["data"]
         check_income(d["income_statement"]["month"])
         check_income(d["income_statement"]["year_to_date"])
         check_balance(d["balance_sheet"])
-        acc = running[d["year"]]
-        for name in INCOME_LINES:
-            acc[name] += d["income_statement"]["month"][name]
-            assert abs(d["income_statement"]["year_to_date"][name] - acc[name]) < TOLERANCE
-    oldest_first = list(reversed(items))
-    for prev, cur in zip(oldest_first, oldest_first[1:], strict=False):
-        change = (
-            cur["data"]["balance_sheet"]["retained_earnings"]
-            - prev["data"]["balance_sheet"]["retained_earnings"]
-        )
-        net = cur["data"]["income_statement"]["month"]["net_result"]
+    check_year_to_date(items)
+    for month, change, net in earnings_steps(items):
         assert abs(change - net) < TOLERANCE or (
-            cur["data"]["month"] == 6 and change < net  # a dividend, paid in June
+            month == 6 and change < net  # a dividend, paid in June
         )
 
 

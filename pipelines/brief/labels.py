@@ -82,6 +82,7 @@ EVENTS = {
     "opened": "warning opened",
     "rose_to_act": "warning rose to act",
     "closed": "warning closed",
+    "monitoring_ended": "warning closed, monitoring ended",
     "covenant_breached": "covenant breached",
     "covenant_cured": "covenant cured",
     "stopped_reporting": "stopped reporting",

@@ -297,7 +297,7 @@ def test_our_own_build_keeps_the_names_readers_use(tmp_path):
     assert {n.alias for n in models.values()} == {name.removeprefix(PREFIX) for name in models}
     assert all(n.alias == n.name.removeprefix(PREFIX) for n in models.values())
     seeds = {n.name for n in manifest.nodes.values() if n.resource_type == "seed"}
-    assert seeds == {"warning_rules", "covenants", "facilities"}
+    assert seeds == {"warning_rules", "covenants", "facilities", "defaults"}
     assert f"doc.{PACKAGE}.__overview__" in manifest.docs
     assert "Symetrisk credit trends" in manifest.docs[f"doc.{PACKAGE}.__overview__"].block_contents
     # a description used in more than one place is a docs block, rendered into each

@@ -34,11 +34,32 @@ SECTIONS = {
     "S": Section(margin=0.06, equity=0.30, cash_months=1.2, seasonality=0.08, failure_rate=0.025),
 }
 
-# A failure builds up over this many months (uniform), from the first month of decline to the
-# month the company fails; a few fail fast (a lost customer, a fraud, a large claim).
-SLOW_BUILD_UP = (12, 30)
-FAST_BUILD_UP = (4, 9)
-FAST_SHARE = 0.12
+# How failures happen (docs/portfolio.md cites the literature for each): the share of failures
+# of each kind and the months from its first sign (a sudden kind: its event) to the month the
+# company fails, uniform and inclusive.
+FAILURE_KINDS = (
+    ("gradual_decline", 0.40, (12, 30)),  # sales fall, costs stay, creditors wait (Argenti)
+    ("margin_erosion", 0.18, (12, 30)),  # prices or costs turn, sales hold, losses mount
+    ("liquidity_squeeze", 0.15, (9, 18)),  # customers pay ever later, the cash runs out
+    ("lost_customer", 0.15, (6, 12)),  # a large customer gone: sales down 30-60 % at once
+    ("one_off_loss", 0.12, (3, 6)),  # one booked loss (claim, guarantee, fraud) wipes out equity
+)
+SUDDEN_KINDS = ("lost_customer", "one_off_loss")
+# The failure hazard depends on the company's figures, as in a logistic failure model (Ohlson
+# 1980; Norges Bank's SEBRA, Bernhardsen 2001): logit(yearly rate) = logit(its section's rate)
+# + HAZARD_OFFSET + EQUITY_SLOPE x (section equity ratio - its own) + MARGIN_SLOPE x (section
+# margin - its own). Thin equity and thin margins fail more often; the offset brings the
+# portfolio's average back near the sections' rates.
+HAZARD_EQUITY_SLOPE = 5.0
+HAZARD_MARGIN_SLOPE = 20.0
+HAZARD_OFFSET = -0.25
+# Healthy companies that stretch their payables for a while (a slow season, a large purchase,
+# a tax deferral), then pay down: this share of the companies that never fail, for this many
+# months, payables up by this factor at the peak; some of them leave public duties unpaid too.
+STRETCH_SHARE = 0.08
+STRETCH_MONTHS = (4, 12)
+STRETCH_FACTOR = (1.5, 2.5)
+STRETCH_DUTIES_SHARE = 0.4
 # A failing company stops bookkeeping this many months before it fails (uniform, inclusive).
 SILENCE_BEFORE_FAILURE = (1, 4)
 # Dividends: paid in June (after the general meeting approves the annual accounts by 30 June),

@@ -22,12 +22,18 @@ import orjson
 from pipelines.accounts import BALANCE_LINES, INCOME_LINES
 from pipelines.sandbox.calibration import (
     DIVIDEND_MONTH,
-    FAST_BUILD_UP,
-    FAST_SHARE,
+    FAILURE_KINDS,
+    HAZARD_EQUITY_SLOPE,
+    HAZARD_MARGIN_SLOPE,
+    HAZARD_OFFSET,
     PAYOUT,
     SECTIONS,
     SILENCE_BEFORE_FAILURE,
-    SLOW_BUILD_UP,
+    STRETCH_DUTIES_SHARE,
+    STRETCH_FACTOR,
+    STRETCH_MONTHS,
+    STRETCH_SHARE,
+    SUDDEN_KINDS,
 )
 
 FORMAT_VERSION = "2025-09-19"
@@ -158,7 +164,8 @@ class Company:
     last_idx: int | None  # last reported month for a company that stops, else None
     gaps: frozenset[int]  # months without bookkeeping
     failure_idx: int | None  # the month it fails (bankruptcy), maybe beyond the clock
-    decline_idx: int | None  # the first month of the decline that ends in that failure
+    decline_idx: int | None  # the first month of the decline (a sudden kind: its event)
+    kind: str | None  # how it fails (calibration.FAILURE_KINDS), None if it never does
     params: tuple[tuple[str, float], ...]
 
     @property
@@ -277,23 +284,41 @@ class Portfolio:
         # A rough patch (archetype distressed): revenue falls for some months, then recovers.
         distress_start = int(months * (0.2 + 0.5 * u[19])) if archetype == "distressed" else 0
 
-        # Failure: a yearly hazard from the section (twice as high for young companies), from a
-        # year after the first month of bookkeeping; "stopped" companies stop for other reasons.
-        failure_idx = decline_idx = None
-        if archetype != "stopped":
-            rate = sec.failure_rate * (2.0 if archetype == "young" else 1.0)
-            wait = -math.log(1.0 - w[0]) / (rate / 12)
-            if first_idx + 12 + wait < self.horizon:
-                failure_idx = first_idx + 12 + int(wait)
-                fast = w[1] < FAST_SHARE
-                low, high = FAST_BUILD_UP if fast else SLOW_BUILD_UP
-                decline_idx = max(first_idx, failure_idx - low - int(w[2] * (high - low + 1)))
-                low, high = SILENCE_BEFORE_FAILURE
-                last_idx = max(first_idx, failure_idx - low - int(w[3] * (high - low + 1)))
         v = rng.random(16)
         # A young company starts thinner: less equity, less cash.
         young = 0.7 if archetype == "young" else 1.0
         equity = float(np.clip(young * sec.equity + 0.15 * rng.normal(), 0.05, 0.85))
+        # Failure: a yearly hazard from the section, raised by thin equity and thin margins
+        # (calibration.py), from a year after the first month of bookkeeping; "stopped"
+        # companies stop for other reasons. Its kind decides the build-up and the silence.
+        k = np.random.default_rng([self.seed, int(org), 5]).random(16)
+        failure_idx = decline_idx = kind = None
+        if archetype != "stopped":
+            logit = (
+                math.log(sec.failure_rate / (1 - sec.failure_rate))
+                + HAZARD_OFFSET
+                + HAZARD_EQUITY_SLOPE * (sec.equity - equity)
+                + HAZARD_MARGIN_SLOPE * (sec.margin - margin)
+            )
+            rate = 1 / (1 + math.exp(-logit))
+            wait = -math.log(1.0 - w[0]) / (rate / 12)
+            if first_idx + 12 + wait < self.horizon:
+                failure_idx = first_idx + 12 + int(wait)
+                kind = _pick(k[0], tuple((name, share) for name, share, _ in FAILURE_KINDS))
+                low, high = next(span for name, _, span in FAILURE_KINDS if name == kind)
+                decline_idx = max(first_idx, failure_idx - low - int(w[2] * (high - low + 1)))
+                low, high = SILENCE_BEFORE_FAILURE
+                last_idx = failure_idx - low - int(w[3] * (high - low + 1))
+                # a sudden event is reported before the books fall silent
+                floor = decline_idx + (1 if kind == "one_off_loss" else 2)
+                last_idx = max(first_idx, min(max(last_idx, floor), failure_idx - 1))
+        # A healthy company that stretches its payables for a while, then pays down.
+        stretch = (-1.0, 0.0, 1.0, 0.0)
+        if failure_idx is None and k[1] < STRETCH_SHARE and months >= 24:
+            length = STRETCH_MONTHS[0] + int(k[2] * (STRETCH_MONTHS[1] - STRETCH_MONTHS[0] + 1))
+            begin = first_idx + 12 + int(k[3] * max(1, months - first_idx - 12 - length))
+            factor = STRETCH_FACTOR[0] + (STRETCH_FACTOR[1] - STRETCH_FACTOR[0]) * k[4]
+            stretch = (float(begin), float(length), factor, float(k[5] < STRETCH_DUTIES_SHARE))
         params = {
             "revenue": revenue,
             "growth": growth,
@@ -322,6 +347,19 @@ class Portfolio:
             "dip_depth": 0.15 + 0.2 * w[5],
             "dip_months": 6 + 12 * w[6],
             "decline_drop": 0.3 + 0.3 * w[7],
+            "margin": margin,
+            # the kinds of failure (series): how hard creditors are stretched in a gradual
+            # decline, the margin lost, the customer lost, the loss booked
+            "stretch_payables": 0.5 + 0.7 * k[6],
+            "stretch_duties": 0.5 + 0.7 * k[7],
+            "margin_loss": 0.08 + 0.12 * k[8],
+            "dso_rise": 1.5 + 1.5 * k[9],
+            "customer_share": 0.3 + 0.3 * k[10],
+            "loss_beyond_equity": 0.03 + 0.09 * k[11],
+            "healthy_stretch_start": stretch[0],
+            "healthy_stretch_months": stretch[1],
+            "healthy_stretch_factor": stretch[2],
+            "healthy_stretch_duties": stretch[3],
         }
         params["loan"] = self._opening_loan(params, industry.goods)
         municipality = MUNICIPALITIES[int(u[22] * len(MUNICIPALITIES))]
@@ -339,6 +377,7 @@ class Portfolio:
             gaps=gaps,
             failure_idx=failure_idx,
             decline_idx=decline_idx,
+            kind=kind,
             params=tuple(params.items()),
         )
 
@@ -386,6 +425,17 @@ class Portfolio:
             "decline_start_month": (
                 self.snapshot_date(c.decline_idx).isoformat() if c.decline_idx is not None else None
             ),
+            "kind": c.kind,
+            "event_month": (
+                self.snapshot_date(c.decline_idx).isoformat()
+                if c.kind in SUDDEN_KINDS and c.decline_idx is not None
+                else None
+            ),
+            "stretches_payables_from": (
+                self.snapshot_date(int(c.param["healthy_stretch_start"])).isoformat()
+                if c.param["healthy_stretch_start"] >= 0
+                else None
+            ),
             "last_reported_month": (
                 self.snapshot_date(c.last_idx).isoformat() if c.last_idx is not None else None
             ),
@@ -409,8 +459,85 @@ class Portfolio:
 
     def series(self, org: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(month flows, year-to-date flows, balance sheet) in øre, one row per timeline month.
-        Columns follow INCOME_LINES / BALANCE_LINES; null lines are flagged by -1 in params."""
+        Columns follow INCOME_LINES / BALANCE_LINES; null lines are flagged by -1 in params.
+        A one-off loss is sized on the accounts without it: the equity of the month before
+        the event, plus a share of the assets, so that it wipes the equity out."""
         c = self.company(org)
+        flows, ytd, balance = self._series(c, 0)
+        if c.kind != "one_off_loss" or c.decline_idx is None:
+            return flows, ytd, balance
+        before = max(c.decline_idx - 1, c.first_idx)
+        equity = int(balance[before, _BAL["total_equity"]])
+        assets = int(balance[before, _BAL["total_assets"]])
+        loss = max(equity, 0) + round(assets * c.param["loss_beyond_equity"])
+        return self._series(c, loss)
+
+    def _effects(self, c: Company, t: np.ndarray) -> dict[str, np.ndarray]:
+        """How a company's kind of failure (or a healthy spell of stretched payables) moves
+        its lines, month by month: factors on revenue, cost of goods, days of sales
+        outstanding, inventory, payables and public duties, and extra costs as a share of
+        sales. All 1 (costs 0) for a company that neither fails nor stretches."""
+        p = c.param
+        one, zero = np.ones_like(t), np.zeros_like(t)
+        fx = {"revenue": one, "cogs": one, "dso": one, "inventory": one}
+        fx |= {"payables": one, "duties": one, "extra_cost": zero, "extra_opex": zero}
+        if c.failure_idx is not None and c.decline_idx is not None:
+            # d: 0 before the first sign (or event), 1 in the month it fails
+            d = np.clip((t - c.decline_idx) / max(c.failure_idx - c.decline_idx, 1), 0.0, 1.0)
+            after = (t >= c.decline_idx).astype(np.float64)
+            if c.kind == "gradual_decline":
+                # sales fall, costs barely follow, gross margin erodes, customers pay later,
+                # suppliers and the tax authority wait longer
+                fx["revenue"] = 1 - p["decline_drop"] * d
+                fx["cogs"] = 1 + 0.15 * d
+                fx["dso"] = 1 + 0.8 * d
+                fx["payables"] = 1 + 1.5 * p["stretch_payables"] * d
+                fx["duties"] = 1 + 2.0 * p["stretch_duties"] * d
+            elif c.kind == "margin_erosion":
+                # sales hold; prices fall or costs rise, and the operating margin slides to
+                # a loss of margin_loss of revenue
+                fx["revenue"] = 1 - 0.1 * d
+                lost = (p["margin"] + p["margin_loss"]) * d
+                fx["extra_cost" if p["cogs"] >= 0.2 else "extra_opex"] = lost
+                fx["dso"] = 1 + 0.2 * d
+                fx["payables"] = 1 + 0.4 * d
+                fx["duties"] = 1 + 0.5 * d
+            elif c.kind == "liquidity_squeeze":
+                # customers pay ever later (receivables balloon), stock piles up, bad debts;
+                # the cash goes into working capital and the credit line fills
+                fx["revenue"] = 1 - 0.1 * d
+                fx["extra_opex"] = 0.02 * d
+                fx["dso"] = 1 + p["dso_rise"] * d
+                fx["inventory"] = 1 + 0.8 * d
+                fx["payables"] = 1 + 0.6 * d
+                fx["duties"] = 1 + 0.8 * d
+            elif c.kind == "lost_customer":
+                # a large customer gone at once; costs follow only slowly
+                fx["revenue"] = 1 - p["customer_share"] * after
+                fx["cogs"] = 1 + 0.05 * after
+                fx["dso"] = 1 + 0.3 * d
+                fx["payables"] = 1 + 0.8 * d
+                fx["duties"] = 1 + 1.0 * d
+            elif c.kind == "one_off_loss":
+                # the loss itself is booked in series(); then customers and suppliers lose
+                # trust
+                fx["revenue"] = 1 - 0.15 * d
+                fx["payables"] = 1 + 0.5 * d
+                fx["duties"] = 1 + 0.6 * d
+        start, months = p["healthy_stretch_start"], p["healthy_stretch_months"]
+        if start >= 0:
+            # two months up, the spell, two months down
+            g = np.clip(np.minimum((t - start + 1) / 2, (start + months - t) / 2), 0.0, 1.0)
+            fx["payables"] = fx["payables"] * (1 + (p["healthy_stretch_factor"] - 1) * g)
+            if p["healthy_stretch_duties"]:
+                fx["duties"] = fx["duties"] * (1 + (p["healthy_stretch_factor"] - 1) * g)
+        return fx
+
+    def _series(self, c: Company, loss: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """series() with a one-off loss of `loss` øre booked in the event month (other
+        operating expenses) and owed from then on (other short-term liabilities: a claim,
+        a called guarantee)."""
+        org = c.organization_number
         p = c.param
         rng = np.random.default_rng([self.seed, int(org), 2])
         h = self.horizon
@@ -425,29 +552,26 @@ class Portfolio:
             trend = np.maximum(trend, 0.05)
         else:
             trend = np.exp(p["growth"] * t)
-        # How far a failing company is on its way down (0 before the decline, 1 at failure);
-        # a rough patch (distressed) dips revenue and then recovers.
-        decline = np.zeros(h)
-        if c.failure_idx is not None and c.decline_idx is not None:
-            span = max(c.failure_idx - c.decline_idx, 1)
-            decline = np.clip((t - c.decline_idx) / span, 0.0, 1.0)
+        # How a failure's kind moves the lines (_effects); a rough patch (distressed) dips
+        # revenue and then recovers.
+        fx = self._effects(c, t)
         dip = np.zeros(h)
         if c.archetype == "distressed":
             k = (t - p["distress_start"]) / p["dip_months"]
             dip = p["dip_depth"] * np.clip(np.minimum(k, 3.0 - k), 0.0, 1.0)
-        shock = (1 - p["decline_drop"] * decline) * (1 - dip)
+        shock = fx["revenue"] * (1 - dip)
         month_of_year = (self.start + t) % 12 + 1
         season = 1 + p["amplitude"] * np.cos(2 * np.pi * (month_of_year - p["peak"]) / 12)
         noise = np.exp(rng.normal(0.0, p["noise"], h))
         r0 = p["revenue"]
         sales = r0 * trend * shock * season * noise
         other_income = p["other_income"] * np.exp(rng.normal(0.0, 0.3, h))
-        # A failing company's gross margin erodes (price pressure, write-downs) and its costs
-        # barely follow its revenue down.
-        cogs = sales * p["cogs"] * (1 + 0.15 * decline) * np.exp(rng.normal(0.0, 0.03, h))
+        # A failing company's costs barely follow its revenue down.
+        cogs = sales * (p["cogs"] * fx["cogs"] + fx["extra_cost"]) * np.exp(rng.normal(0, 0.03, h))
         sticky = trend ** p["stick"] * shock**0.2
         payroll = r0 * p["payroll"] * sticky * np.exp(rng.normal(0.0, 0.02, h))
         opex = r0 * p["opex"] * sticky * (0.6 + 0.4 * season) * np.exp(rng.normal(0, 0.06, h))
+        opex = opex + sales * fx["extra_opex"]
         fin_income = r0 * 0.002 * rng.random(h)
 
         rev = self.revisions.get(org)
@@ -476,6 +600,10 @@ class Portfolio:
             [sales, other_income, cogs, payroll, depreciation, opex, fin_income, fin_expense]
         )
         s, oi, cg, pr, dp, ox, fi, fe = np.where(active, np.rint(raw * 100), 0).astype(np.int64)
+        claim = np.zeros(h, dtype=np.int64)
+        if loss and c.decline_idx is not None:
+            ox[c.decline_idx] += loss
+            claim[c.decline_idx :] = loss
         op_rev = s + oi
         op_exp = cg + pr + dp + ox
         op_res = op_rev - op_exp
@@ -501,9 +629,10 @@ class Portfolio:
         tangible_o = amount(tangible)
         financial_o = amount(p["financial_fixed"])
         fixed = intangible_o + tangible_o + financial_o
-        inventory_o = amount(level * p["cogs"] * 1.5) if c.industry.goods else zero
+        stock = level * p["cogs"] * 1.5 * fx["inventory"]
+        inventory_o = amount(stock) if c.industry.goods else zero
         # On the way down customers pay later, suppliers and the tax authority wait longer.
-        receivable_o = amount(sales * p["dso"] * (1 + 0.8 * decline) / 30)
+        receivable_o = amount(sales * p["dso"] * fx["dso"] / 30)
         other_recv_o = amount(r0 * 0.05 * asset_trend)
         share_o = amount(p["share_capital"])
         provisions_o = amount(p["provisions"]) if p["provisions"] >= 0 else zero
@@ -512,11 +641,11 @@ class Portfolio:
         # every two months, so what is owed swings between odd and even months.
         timing = np.exp(rng.normal(0.0, 0.12, (2, h)))
         vat_term = np.where(month_of_year % 2 == 0, 1.4, 0.6)
-        payable_o = amount((cogs + opex) * 0.8 * (1 + 1.5 * decline) * timing[0])
+        payable_o = amount((cogs + opex) * 0.8 * fx["payables"] * timing[0])
         tax_payable_o = ytd[:, _INC["tax_expense"]].copy()
         duties = payroll * 0.35 + sales * 0.08 * vat_term
-        duties_o = amount(duties * (1 + 2.0 * decline) * timing[1])
-        other_st_o = amount(r0 * 0.04 * asset_trend)
+        duties_o = amount(duties * fx["duties"] * timing[1])
+        other_st_o = amount(r0 * 0.04 * asset_trend) + claim
         non_cash = fixed + inventory_o + receivable_o + other_recv_o
         liabilities_wo_other = provisions_o + loan_o + payable_o + tax_payable_o + duties_o
         earnings = np.cumsum(net)

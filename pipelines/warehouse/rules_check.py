@@ -1,6 +1,7 @@
-"""Refuse a bad warning-rules, covenants or facilities file before the models are built: a bank
-edits these CSV files (the dbt seeds `warning_rules.csv`, `covenants.csv` and its loan book
-`facilities.csv`), and a typo must not silently switch a warning off or drop a loan. Every
+"""Refuse a bad warning-rules, covenants, facilities or defaults file before the models are
+built: a bank edits these CSV files (the dbt seeds `warning_rules.csv`, `covenants.csv`, its
+loan book `facilities.csv` and its default history `defaults.csv`), and a typo must not
+silently switch a warning off, drop a loan or score the backtest on the wrong borrower. Every
 bad row is named on a line of its own (file, line, what is wrong), so one run shows them all.
 
 The metrics a rule or covenant may name are the columns of the marts listed in METRICS; a
@@ -65,6 +66,7 @@ FACILITY_COLUMNS = (
     "valid_from",
     "valid_to",
 )
+DEFAULT_COLUMNS = ("organization_number", "default_date", "kind")  # kind may be left out
 EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}")
 
 
@@ -223,6 +225,51 @@ def check_facilities(path: Path) -> list[str]:
     return problems
 
 
+def read_defaults(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
+    """A defaults file's rows (line, row with a `kind`, "" when the file has no such column),
+    or the problem with its header."""
+    short = DEFAULT_COLUMNS[:2]
+    with path.open(newline="", encoding="utf-8") as f:
+        header = tuple(name.strip() for name in (csv.DictReader(f).fieldnames or ()))
+    if header == short:
+        rows, problems = _rows(path, short)
+        return [(line, {**row, "kind": ""}) for line, row in rows], problems
+    rows, problems = _rows(path, DEFAULT_COLUMNS)
+    if problems:
+        problems = [
+            f"{path.name}: the header must be {','.join(DEFAULT_COLUMNS)} (kind may be left out), "
+            f"is {','.join(header)}"
+        ]
+    return rows, problems
+
+
+def check_defaults(path: Path) -> list[str]:
+    """The problems of a defaults file (the bank's default history, for the backtest), one line
+    per bad row: one default per borrower (a second names the first's line), a date, and a
+    kind, if any, in lower-case letters, digits and _."""
+    rows, problems = read_defaults(path)
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        wrong = []
+        org = row["organization_number"]
+        if (reason := orgnr.problem(org)) is not None:
+            wrong.append(f"organization_number {org!r} {reason}")
+        elif org in seen:
+            wrong.append(
+                f"organization_number {org} already has a default on line {seen[org]} "
+                "(one row per borrower: its first default)"
+            )
+        else:
+            seen[org] = line
+        if _date(row["default_date"]) is None:
+            wrong.append(f"default_date {row['default_date']!r} is not a date (YYYY-MM-DD)")
+        kind = row["kind"]
+        if kind and not re.fullmatch(r"[a-z0-9_]+", kind):
+            wrong.append(f"kind {kind!r} must be lower-case letters, digits and _")
+        problems += [f"{path.name} line {line}: {w}" for w in wrong]
+    return problems
+
+
 def _period(row: dict[str, str], wrong: list[str]) -> tuple[date | None, date | None]:
     """A row's `valid_from` and `valid_to` (empty: open-ended), each None when it is not a
     date; what is wrong with them is added to `wrong`."""
@@ -238,8 +285,9 @@ def _period(row: dict[str, str], wrong: list[str]) -> tuple[date | None, date | 
 
 
 def check(seeds: Path) -> None:
-    """Raise RulesError naming every bad row of seeds/warning_rules.csv, covenants.csv and
-    facilities.csv (the loan book is optional: a bank without one has no file)."""
+    """Raise RulesError naming every bad row of seeds/warning_rules.csv, covenants.csv,
+    facilities.csv and defaults.csv (the loan book and the default history are optional: a
+    bank without one has no file)."""
     problems = []
     for name, checker in (("warning_rules.csv", check_rules), ("covenants.csv", check_covenants)):
         path = seeds / name
@@ -249,5 +297,7 @@ def check(seeds: Path) -> None:
             problems.append(f"{name}: missing from {seeds}")
     if (seeds / "facilities.csv").exists():
         problems += check_facilities(seeds / "facilities.csv")
+    if (seeds / "defaults.csv").exists():
+        problems += check_defaults(seeds / "defaults.csv")
     if problems:
         raise RulesError(problems)

@@ -204,3 +204,61 @@ def test_advance_month_revises_recent_months():
                     assert new["updated_at"] == old["updated_at"]
                 check_balance(new["data"]["balance_sheet"])
         assert revised > 0
+
+
+def check_company(items: list[dict]) -> None:
+    """Every identity of this file on one company's snapshots, newest first as served."""
+    running: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(INCOME_LINES, 0))
+    for s in reversed(items):
+        d = s["data"]
+        check_income(d["income_statement"]["month"])
+        check_income(d["income_statement"]["year_to_date"])
+        check_balance(d["balance_sheet"])
+        acc = running[d["year"]]
+        for name in INCOME_LINES:
+            acc[name] += d["income_statement"]["month"][name]
+            assert abs(d["income_statement"]["year_to_date"][name] - acc[name]) < TOLERANCE
+    oldest_first = list(reversed(items))
+    for prev, cur in zip(oldest_first, oldest_first[1:], strict=False):
+        change = (
+            cur["data"]["balance_sheet"]["retained_earnings"]
+            - prev["data"]["balance_sheet"]["retained_earnings"]
+        )
+        net = cur["data"]["income_statement"]["month"]["net_result"]
+        assert abs(change - net) < TOLERANCE or (
+            cur["data"]["month"] == 6 and change < net  # a dividend, paid in June
+        )
+
+
+def test_the_accounts_add_up_for_every_kind_of_failure_and_for_stretched_payables():
+    """The identities hold through a gradual decline, a margin erosion, a liquidity squeeze, a
+    lost customer and a one-off loss (that month's loss booked as a claim owed), and through a
+    healthy company's spell of stretched payables: up to five approved companies of each."""
+    with start_sandbox(borrowers=900, months=60, seed=7) as sb, session_for(sb) as bank:
+        truth = requests.get(sb.base_url + "/sandbox/truth", timeout=60).json()["items"]
+        approved = {
+            r["organization_number"]
+            for r in fetch_all(bank, sb.api_url + "/relationships")
+            if r["relationship_state"] == "access_approved"
+        }
+        chosen: dict[str, list[str]] = defaultdict(list)
+        for t in truth:
+            group = t["kind"] or ("stretched_payables" if t["stretches_payables_from"] else None)
+            wanted = (
+                group and len(chosen[group]) < 5 and (t["kind"] is None or t["failed_by_as_of"])
+            )
+            if wanted and t["organization_number"] in approved:
+                chosen[group].append(t["organization_number"])
+        assert set(chosen) == {
+            "gradual_decline",
+            "margin_erosion",
+            "liquidity_squeeze",
+            "lost_customer",
+            "one_off_loss",
+            "stretched_payables",
+        }, dict(chosen)
+        for orgs in chosen.values():
+            for org in orgs:
+                items = fetch_all(bank, f"{sb.api_url}/accounting-data/{org}")
+                assert items
+                check_company(items)

@@ -41,12 +41,27 @@ METRICS = {
     "days_payables_change_yoy": "fct_borrower_kpis",
     "public_duties_months": "fct_borrower_kpis",
     "public_duties_change_yoy": "fct_borrower_kpis",
+    "cash_cover_months_t12m": "fct_borrower_kpis",
+    "cash_runway_months_t12m": "fct_borrower_kpis",
+    "nibd_to_ebitda_t12m": "fct_borrower_kpis",
+    "revenue_change_month_yoy": "fct_borrower_kpis",
+    "days_sales_change_yoy": "fct_borrower_kpis",
+    "net_liquidity_months": "fct_borrower_kpis",
+    "net_liquidity_change_yoy": "fct_borrower_kpis",
     "equity_ratio_peer_percentile": "fct_borrower_peer_position",
     "operating_margin_peer_percentile": "fct_borrower_peer_position",
     "cash_cover_peer_percentile": "fct_borrower_peer_position",
 }
 COMPARISONS = ("<", "<=", ">", ">=")
-RULE_COLUMNS = ("flag", "metric", "comparison", "watch_threshold", "act_threshold", "description")
+RULE_COLUMNS = (
+    "flag",
+    "metric",
+    "comparison",
+    "watch_threshold",
+    "act_threshold",
+    "severe_threshold",  # may be left out (the rules file of 0.1)
+    "description",
+)
 COVENANT_COLUMNS = (
     "organization_number",
     "metric",
@@ -114,9 +129,27 @@ def _metric_problem(metric: str) -> str | None:
     return None
 
 
+def read_rules(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
+    """A rules file's rows (line, row with a `severe_threshold`, "" when the file has no such
+    column), or the problem with its header."""
+    short = tuple(c for c in RULE_COLUMNS if c != "severe_threshold")
+    with path.open(newline="", encoding="utf-8") as f:
+        header = tuple(name.strip() for name in (csv.DictReader(f).fieldnames or ()))
+    if header == short:
+        rows, problems = _rows(path, short)
+        return [(line, {**row, "severe_threshold": ""}) for line, row in rows], problems
+    rows, problems = _rows(path, RULE_COLUMNS)
+    if problems:
+        problems = [
+            f"{path.name}: the header must be {','.join(RULE_COLUMNS)} (severe_threshold may "
+            f"be left out), is {','.join(header)}"
+        ]
+    return rows, problems
+
+
 def check_rules(path: Path) -> list[str]:
     """The problems of a warning-rules file, one line per bad row."""
-    rows, problems = _rows(path, RULE_COLUMNS)
+    rows, problems = read_rules(path)
     seen: dict[str, int] = {}
     for line, row in rows:
         wrong = []
@@ -133,7 +166,7 @@ def check_rules(path: Path) -> list[str]:
         if comparison not in COMPARISONS:
             wrong.append(f"comparison {comparison!r} must be one of {' '.join(COMPARISONS)}")
         levels = {}
-        for level in ("watch", "act"):
+        for level in ("watch", "act", "severe"):
             text = row[f"{level}_threshold"]
             if text:
                 value = _number(text)
@@ -143,12 +176,23 @@ def check_rules(path: Path) -> list[str]:
                     levels[level] = value
         if not row["watch_threshold"] and not row["act_threshold"]:
             wrong.append("needs a watch_threshold, an act_threshold or both")
-        if len(levels) == 2 and comparison in COMPARISONS:
+        if "act" in levels and "watch" in levels and comparison in COMPARISONS:
             act, watch = levels["act"], levels["watch"]
             if not (act <= watch if "<" in comparison else act >= watch):
                 wrong.append(
                     f"act_threshold {levels['act']:g} must be past watch_threshold "
                     f"{levels['watch']:g} in the direction of {comparison}"
+                )
+        if "severe" in levels and comparison in COMPARISONS:
+            # a severe breach is an act breach that does not wait: at or past the act level
+            below = next((name for name in ("act", "watch") if name in levels), None)
+            severe = levels["severe"]
+            if below and not (
+                severe <= levels[below] if "<" in comparison else severe >= levels[below]
+            ):
+                wrong.append(
+                    f"severe_threshold {severe:g} must be at or past {below}_threshold "
+                    f"{levels[below]:g} in the direction of {comparison}"
                 )
         problems += [f"{path.name} line {line}: {w}" for w in wrong]
     return problems

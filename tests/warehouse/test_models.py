@@ -95,7 +95,7 @@ class Borrower:
     retained0: float = 5_000_000.0
     fixed_assets: float = 2_000_000.0
     inventory: float = 300_000.0
-    receivables: float = 500_000.0
+    receivables: object = 500_000.0  # a number, or a function of k
     long_term: float = 1_000_000.0
     payables: object = 400_000.0  # a number, or a function of k
     duties: object = 100_000.0
@@ -147,7 +147,7 @@ class Borrower:
                 "tangible_fixed_assets": round(self.fixed_assets * 0.8, 2),
                 "financial_fixed_assets": round(self.fixed_assets * 0.1, 2),
                 "inventory": self.inventory,
-                "accounts_receivable": self.receivables,
+                "accounts_receivable": at(self.receivables, k),
                 "other_receivables": 0.0,
                 "share_capital": self.share_capital,
                 "retained_earnings": round(retained, 2),
@@ -176,7 +176,7 @@ class Borrower:
                 + bal["total_short_term_liabilities"]
             )
             bal["total_equity_and_liabilities"] = bal["total_equity"] + bal["total_liabilities"]
-            non_cash = bal["total_fixed_assets"] + self.inventory + self.receivables
+            non_cash = bal["total_fixed_assets"] + self.inventory + at(self.receivables, k)
             bal["cash_and_bank"] = round(bal["total_equity_and_liabilities"] - non_cash, 2)
             bal["total_current_assets"] = (
                 bal["inventory"]
@@ -348,6 +348,8 @@ def portfolio() -> list[Borrower]:
         ),
         # stretching: suppliers wait longer and longer from month 18 on (payables 2.5x).
         Borrower("stretching", payables=lambda k: 400_000.0 if k < 18 else 1_000_000.0),
+        # slow_payers: customers pay later and later from month 18 on (receivables 2.5x).
+        Borrower("slow_payers", receivables=lambda k: 500_000.0 if k < 18 else 1_250_000.0),
         # duties_arrears: public duties owed pile up from month 18 on (2.5x).
         Borrower("duties_arrears", duties=lambda k: 100_000.0 if k < 18 else 250_000.0),
         # leveraged: profitable, but its net interest-bearing debt is about 7 x EBITDA.
@@ -884,6 +886,7 @@ def test_every_model_builds_and_every_test_passes(warehouse):
         "warning_rules",
         "covenants",
         "facilities",
+        "defaults",
     }
     assert all(m.status == "success" for m in report.models)
     singular = {p.stem for p in (dbt_build.PROJECT_DIR / "tests").glob("*.sql")}

@@ -56,6 +56,36 @@ def test_bad_rules_are_named_one_line_per_row(tmp_path):
     assert "needs a watch_threshold" in problems[3]
 
 
+SEVERE_HEADER = (
+    "flag,metric,comparison,watch_threshold,act_threshold,severe_threshold,description\n"
+)
+
+
+def test_a_severe_threshold_is_checked_and_may_be_left_out(tmp_path):
+    """A severe threshold (an act breach that opens at once) must be a number at or past the
+    act threshold, or the watch threshold when there is no act; a file without the column (as
+    of 0.1) is still good."""
+    good = write(tmp_path, "warning_rules.csv", SEVERE_HEADER
+                 + "low_equity_ratio,equity_ratio,<,0.10,0.0,0.0,negative equity at once\n"
+                 + "revenue_drop,revenue_change_month_yoy,<,-0.25,-0.3,-0.5,lost customer\n"
+                 + "watch_and_severe,altman_z,<,1.1,,0.0,distress\n"
+                 + "no_severe,nibd_to_ebitda,>,6,7,,debt\n")  # fmt: skip
+    assert check_rules(good) == []
+    bad = write(tmp_path, "bad.csv", SEVERE_HEADER
+                + "milder,equity_ratio,<,0.10,0.0,0.05,severe before act\n"
+                + "milder_than_watch,altman_z,<,1.1,,1.5,severe before watch\n"
+                + "word,equity_ratio,<,0.10,0.0,zero,not a number\n")  # fmt: skip
+    assert check_rules(bad) == [
+        "bad.csv line 2: severe_threshold 0.05 must be at or past act_threshold 0 in the "
+        "direction of <",
+        "bad.csv line 3: severe_threshold 1.5 must be at or past watch_threshold 1.1 in the "
+        "direction of <",
+        "bad.csv line 4: severe_threshold 'zero' is not a number",
+    ]
+    old = write(tmp_path, "old.csv", RULES_HEADER + "only_watch,altman_z,<,1.1,,distress\n")
+    assert check_rules(old) == []
+
+
 def test_bad_covenants_are_named_one_line_per_row(tmp_path):
     path = write(tmp_path, "covenants.csv", COVENANTS_HEADER
                  + f"{GOOD_ORG},equity_ratio,>=,0.25,2024-01-01,2024-12-31\n"
@@ -83,7 +113,8 @@ def test_check_raises_with_every_line_and_a_missing_file(tmp_path):
         check(tmp_path)
     assert raised.value.lines == [
         "warning_rules.csv: the header must be flag,metric,comparison,watch_threshold,"
-        "act_threshold,description, is flag,metric",
+        "act_threshold,severe_threshold,description (severe_threshold may be left out), "
+        "is flag,metric",
         f"covenants.csv: missing from {tmp_path}",
     ]
 

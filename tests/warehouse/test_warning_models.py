@@ -51,6 +51,15 @@ NEW_KPIS = [
     "days_payables_change_yoy",
     "public_duties_months",
     "public_duties_change_yoy",
+    "cash_cover_months_t12m",
+    "cash_runway_months_t12m",
+    "nibd_to_ebitda_t12m",
+    "revenue_month",
+    "revenue_change_month_yoy",
+    "days_sales_3m",
+    "days_sales_change_yoy",
+    "net_liquidity_months",
+    "net_liquidity_change_yoy",
 ]
 
 
@@ -147,6 +156,19 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
             duties3 = (
                 statistics.mean(line(m, "public_duties_payable") for m in three) if all3 else None
             )
+            receivables3 = (
+                statistics.mean(line(m, "accounts_receivable") for m in three) if all3 else None
+            )
+            cash12 = [line(m, "cash_and_bank") for m in year]
+            opex_avg = None if None in opex12 else statistics.mean(opex12)
+            nibd12 = [
+                None
+                if line(m, "cash_and_bank") is None
+                else line(m, "long_term_liabilities")
+                + line(m, "other_short_term_liabilities")
+                - line(m, "cash_and_bank")
+                for m in year
+            ]
             e = {
                 "operating_margin_t12m": div(op, rev),
                 "net_interest_bearing_debt": nibd,
@@ -172,6 +194,22 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
                 "public_duties_months": None
                 if duties3 is None or div(1, rev) is None
                 else duties3 / (rev / 12),
+                "cash_cover_months_t12m": None
+                if None in cash12 or div(1, opex_avg) is None
+                else statistics.mean(cash12) / opex_avg,
+                "cash_runway_months_t12m": cash / (-ebitda / 12)
+                if ebitda is not None and ebitda < 0
+                else None,
+                "nibd_to_ebitda_t12m": None
+                if None in nibd12 or div(1, ebitda) is None
+                else statistics.mean(nibd12) / ebitda,
+                "revenue_month": line(ym, "operating_revenue"),
+                "days_sales_3m": None
+                if receivables3 is None or div(1, rev) is None
+                else receivables3 / rev * 365,
+                "net_liquidity_months": None
+                if div(1, opex_avg) is None
+                else (cash - line(ym, "other_short_term_liabilities")) / opex_avg,
                 "_ym": ym,
             }
             out[(b.org, month_end(ym))] = e
@@ -181,11 +219,16 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
             for name, base in (
                 ("days_payables_change_yoy", "days_payables_3m"),
                 ("public_duties_change_yoy", "public_duties_months"),
+                ("revenue_change_month_yoy", "revenue_month"),
+                ("days_sales_change_yoy", "days_sales_3m"),
             ):
                 before = prior.get(base)
                 e[name] = (
                     None if e[base] is None or div(1, before) is None else e[base] / before - 1
                 )
+            before = prior.get("net_liquidity_months")
+            now = e["net_liquidity_months"]
+            e["net_liquidity_change_yoy"] = None if now is None or before is None else now - before
     return out
 
 
@@ -193,8 +236,8 @@ def read_rules() -> list[dict]:
     with (SEEDS / "warning_rules.csv").open(newline="") as f:
         rules = list(csv.DictReader(f))
     for r in rules:
-        for level in ("watch_threshold", "act_threshold"):
-            r[level] = float(r[level]) if r[level] else None
+        for level in ("watch_threshold", "act_threshold", "severe_threshold"):
+            r[level] = float(r[level]) if r.get(level) else None
     return rules
 
 
@@ -260,17 +303,18 @@ def expected_episodes(
                     if value is None:
                         continue
                     c = rule["comparison"]
+                    severe = past(value, c, rule["severe_threshold"])
                     level = (
                         2
-                        if past(value, c, rule["act_threshold"])
+                        if severe or past(value, c, rule["act_threshold"])
                         else 1
                         if past(value, c, rule["watch_threshold"])
                         else 0
                     )
                     # hysteresis: open_months in a row past a threshold open, close_months in a
-                    # row back inside close
+                    # row back inside close; a month past the severe threshold opens at once
                     run = run + 1 if bool(level) == (current is None) else 0
-                    if current is None and run >= open_months:
+                    if current is None and (run >= open_months or severe):
                         current = {"org": org, "flag": rule["flag"], "opened": end,
                                    "closed": None, "reason": None, "act": None,
                                    "opening_value": value}  # fmt: skip
@@ -419,12 +463,14 @@ def test_events_are_openings_and_escalations(warehouse, expected):
 FLAG_PAIRS = {
     "low_equity_ratio": ("thin_equity", "healthy_thin_margin"),
     "revenue_decline_yoy": ("declining", "healthy"),
+    "revenue_drop_month_yoy": ("declining", "healthy"),
     "operating_loss_t12m": ("negative_equity", "healthy"),
-    "low_cash_cover": ("burning", "healthy"),
+    "liquidity_drain": ("burning", "healthy"),
     "short_cash_runway": ("burning", "healthy"),
     "low_interest_coverage": ("sliding", "healthy_thin_margin"),
     "high_leverage": ("leveraged", "healthy"),
     "payables_stretch": ("stretching", "healthy"),
+    "receivables_stretch": ("slow_payers", "healthy"),
     "public_duties_arrears": ("duties_arrears", "healthy"),
     "altman_distress": ("negative_equity", "healthy_thin_margin"),
     "stale_data": ("stale_gap", "gappy"),
@@ -530,7 +576,7 @@ def test_peer_distribution_and_position_equal_python(warehouse):
 def test_a_peer_relative_rule_fires_on_the_bottom_of_its_industry(tmp_path):
     """A rule a bank may add: equity ratio in the bottom decile of its industry (watch)."""
     rules = (SEEDS / "warning_rules.csv").read_text() + (
-        'peer_bottom_decile_equity,equity_ratio_peer_percentile,<,0.10,,"bottom decile"\n'
+        'peer_bottom_decile_equity,equity_ratio_peer_percentile,<,0.10,,,"bottom decile"\n'
     )
     path = tmp_path / "w.duckdb"
     with duckdb.connect(str(path)) as con:
@@ -625,7 +671,7 @@ def test_portfolio_month_counts_open_episodes_over_the_monitored(warehouse, expe
 
 
 def test_a_bad_rules_or_covenants_file_stops_the_build_one_line_per_bad_row(tmp_path):
-    rules = (SEEDS / "warning_rules.csv").read_text() + "typo,equity_ration,<,0.1,,x\n"
+    rules = (SEEDS / "warning_rules.csv").read_text() + "typo,equity_ration,<,0.1,,,x\n"
     covenants = [
         ["912345603", "equity_ratio", ">=", "0.2", "2025-01-01", ""],
         [BY_KEY["healthy"].org, "equity_ratio", ">=", "0.2", "2024-01-01", ""],

@@ -3,7 +3,9 @@
 -- month that makes open_after_months (var warning_open_months, default 3) reported months in a
 -- row past, and closes in the month that makes close_after_months (var warning_close_months,
 -- default 3) reported months in a row back inside (closed_reason 'back_inside'). Between the
--- two it stays open, so a metric hovering at its threshold is one episode, not many.
+-- two it stays open, so a metric hovering at its threshold is one episode, not many. A month
+-- past a rule's severe threshold opens an episode at act at once (int_warning_signals
+-- is_severe), as a covenant breach does; it closes as any other.
 -- Covenants open and close at once (1, 1).
 -- Monitoring ends an episode too: episodes are worked out within a spell of monitoring
 -- (int_monitoring_spells: consent held, no more than var('stale_data_months') months without
@@ -42,6 +44,7 @@ with candidates as (
     from {{ ref('symetrisk__int_warning_signals') }}
     group by organization_number, flag
     having sum(case when level > 0 then 1 else 0 end) >= min(open_after_months)
+        or max(is_severe) = 1
 ),
 
 spells as (
@@ -72,6 +75,7 @@ signals as (
         open_after_months,
         close_after_months,
         case when level > 0 then 1 else 0 end as is_past,
+        is_severe,
         row_number() over (partition by organization_number, flag, spell order by month_number)
             as row_index
     from candidate_signals
@@ -100,7 +104,8 @@ runs as (
 ),
 
 -- the month that completes a run long enough to open (1) or to close (0) an episode
--- (a run past the threshold needs open_after_months, one back inside close_after_months)
+-- (a run past the threshold needs open_after_months, one back inside close_after_months),
+-- and every month past a severe threshold, which opens one at once
 triggers as (
     select
         organization_number,
@@ -115,6 +120,10 @@ triggers as (
         from runs
     ) as r
     where needed >= 1 and run_length >= needed
+    union all
+    select organization_number, flag, spell, row_index as trigger_index, 1 as trigger_state
+    from signals
+    where is_severe = 1
 ),
 
 -- the triggers that change the state (every later month takes it up to the next one): they

@@ -9,7 +9,8 @@
 {%- set known = symetrisk_credit_trends._known_metrics() -%}
 {%- set problems -%}
 with rules as (
-    select flag, metric, comparison, watch_threshold, act_threshold from {{ model }}
+    select flag, metric, comparison, watch_threshold, act_threshold, severe_threshold
+    from {{ model }}
 ),
 
 problems as (
@@ -46,6 +47,7 @@ problems as (
     from rules
     where (watch_threshold is not null and not {{ is_finite('watch_threshold') }})
         or (act_threshold is not null and not {{ is_finite('act_threshold') }})
+        or (severe_threshold is not null and not {{ is_finite('severe_threshold') }})
     union all
     select flag, 'act_threshold ' || cast(act_threshold as {{ dbt.type_string() }})
         || ' must be past watch_threshold ' || cast(watch_threshold as {{ dbt.type_string() }})
@@ -53,6 +55,15 @@ problems as (
     from rules
     where (comparison in ('<', '<=') and act_threshold > watch_threshold)
         or (comparison in ('>', '>=') and act_threshold < watch_threshold)
+    union all
+    select flag, 'severe_threshold ' || cast(severe_threshold as {{ dbt.type_string() }})
+        || ' must be at or past the act (or watch) threshold in the direction of '
+        || comparison as problem
+    from rules
+    where (comparison in ('<', '<=')
+            and severe_threshold > coalesce(act_threshold, watch_threshold))
+        or (comparison in ('>', '>=')
+            and severe_threshold < coalesce(act_threshold, watch_threshold))
 )
 
 select '(flag ' || coalesce(flag, 'null') || ')' as row_name, problem

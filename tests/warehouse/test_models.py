@@ -415,11 +415,11 @@ def write_table(con, schema: str, name: str, rows: list[dict], types: dict[str, 
     con.unregister("frame_to_load")
 
 
-def relationship_rows(b: Borrower) -> list[dict]:
+def relationship_rows(b: Borrower, borrowers: list[Borrower] = BORROWERS) -> list[dict]:
     """dlt SCD2 versions: requested, then approved, then (maybe) revoked."""
     requested = datetime(2022, 12, 1, 8, tzinfo=UTC)
     approved = datetime(2022, 12, 5, 8, tzinfo=UTC)
-    base = {"id": BORROWERS.index(b) + 1, "organization_number": b.org, "company_name": b.key}
+    base = {"id": borrowers.index(b) + 1, "organization_number": b.org, "company_name": b.key}
     versions = [
         base | {"relationship_state": "access_requested", "requested_at": requested},
     ]
@@ -438,12 +438,12 @@ def relationship_rows(b: Borrower) -> list[dict]:
     return versions
 
 
-def version_rows(snapshots: list[dict]) -> list[dict]:
+def version_rows(snapshots: list[dict], by_org: dict[str, Borrower] = BY_ORG) -> list[dict]:
     """Every version the loader saw of each month; earlier versions of a revised month carry
     smaller figures (2 % less per later revision), the newest equals the snapshot."""
     versions = []
     for r in snapshots:
-        count = BY_ORG[r["organization_number"]].revisions.get(r["_k"], 1)
+        count = by_org[r["organization_number"]].revisions.get(r["_k"], 1)
         for v in range(count):
             factor = 1 - 0.02 * (count - 1 - v)
             figures = {
@@ -467,10 +467,18 @@ def version_rows(snapshots: list[dict]) -> list[dict]:
     return versions
 
 
-def write_raw(con, schema: str = "symetrisk_raw", with_versions: bool = True) -> None:
-    snapshots = [r for b in BORROWERS for r in b.snapshot_rows()]
+def write_raw(
+    con,
+    schema: str = "symetrisk_raw",
+    with_versions: bool = True,
+    book: list[Borrower] = BORROWERS,
+) -> None:
+    """The raw tables of these borrowers (the portfolio above unless told), as the loader
+    writes them."""
+    snapshots = [r for b in book for r in b.snapshot_rows()]
     write_table(con, schema, "accounting_snapshots", snapshots, RAW_TYPES)
-    versions = version_rows(snapshots) if with_versions else []
+    by_org = {b.org: b for b in book}
+    versions = version_rows(snapshots, by_org) if with_versions else []
     vtypes = {
         "organization_number": "varchar",
         "snapshot_date": "date",
@@ -504,7 +512,7 @@ def write_raw(con, schema: str = "symetrisk_raw", with_versions: bool = True) ->
             "consented_to_share_data": b.state == "access_approved" and not b.revoked,
             "relationship_state": "access_revoked" if b.revoked else b.state,
         }
-        for i, b in enumerate(BORROWERS)
+        for i, b in enumerate(book)
     ]
     btypes = {
         "organization_number": "varchar",
@@ -534,7 +542,7 @@ def write_raw(con, schema: str = "symetrisk_raw", with_versions: bool = True) ->
         "_dlt_valid_from": "timestamptz",
         "_dlt_valid_to": "timestamptz",
     }
-    rels = [v for b in BORROWERS for v in relationship_rows(b)]
+    rels = [v for b in book for v in relationship_rows(b, book)]
     write_table(con, schema, "relationships", rels, rtypes)
     scores = [
         {
@@ -546,7 +554,7 @@ def write_raw(con, schema: str = "symetrisk_raw", with_versions: bool = True) ->
             "based_on_snapshot_date": month_end(add_months(AS_OF, -1)),
             "fetched_at": at + timedelta(hours=2),
         }
-        for b in BORROWERS
+        for b in book
         for at, s in b.scores
     ]
     stypes = {

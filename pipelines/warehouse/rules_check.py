@@ -48,6 +48,7 @@ METRICS = {
     "days_sales_change_yoy": "fct_borrower_kpis",
     "net_liquidity_months": "fct_borrower_kpis",
     "net_liquidity_change_yoy": "fct_borrower_kpis",
+    "operating_margin_change_yoy": "fct_borrower_kpis",
     "equity_ratio_peer_percentile": "fct_borrower_peer_position",
     "operating_margin_peer_percentile": "fct_borrower_peer_position",
     "cash_cover_peer_percentile": "fct_borrower_peer_position",

@@ -60,6 +60,7 @@ NEW_KPIS = [
     "days_sales_change_yoy",
     "net_liquidity_months",
     "net_liquidity_change_yoy",
+    "operating_margin_change_yoy",
 ]
 
 
@@ -226,9 +227,12 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
                 e[name] = (
                     None if e[base] is None or div(1, before) is None else e[base] / before - 1
                 )
-            before = prior.get("net_liquidity_months")
-            now = e["net_liquidity_months"]
-            e["net_liquidity_change_yoy"] = None if now is None or before is None else now - before
+            for name, base in (
+                ("net_liquidity_change_yoy", "net_liquidity_months"),
+                ("operating_margin_change_yoy", "operating_margin_t12m"),
+            ):
+                before, now = prior.get(base), e[base]
+                e[name] = None if now is None or before is None else now - before
     return out
 
 
@@ -465,6 +469,7 @@ FLAG_PAIRS = {
     "revenue_decline_yoy": ("declining", "healthy"),
     "revenue_drop_month_yoy": ("declining", "healthy"),
     "operating_loss_t12m": ("negative_equity", "healthy"),
+    "margin_decline_yoy": ("negative_equity", "healthy"),
     "liquidity_drain": ("burning", "healthy"),
     "short_cash_runway": ("burning", "healthy"),
     "low_interest_coverage": ("sliding", "healthy_thin_margin"),

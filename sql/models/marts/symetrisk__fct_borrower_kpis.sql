@@ -179,7 +179,8 @@ year_ago as (
         p.public_duties_months as public_duties_months_prior_year,
         p.revenue_month as revenue_month_prior_year,
         p.days_sales_3m as days_sales_3m_prior_year,
-        p.net_liquidity_months as net_liquidity_months_prior_year
+        p.net_liquidity_months as net_liquidity_months_prior_year,
+        p.operating_margin_t12m as operating_margin_t12m_prior_year
     from kpis as k
     left join kpis as p
         on p.organization_number = k.organization_number and p.month_number = k.month_number - 12
@@ -212,5 +213,9 @@ select
     -- net_liquidity_change_yoy: net_liquidity_months − its value 12 calendar months earlier
     --   (the months of costs of liquidity gained or lost over the year, at the same point of
     --   the season: cash spent, the credit line drawn); null unless both are known.
-    net_liquidity_months - net_liquidity_months_prior_year as net_liquidity_change_yoy
+    net_liquidity_months - net_liquidity_months_prior_year as net_liquidity_change_yoy,
+    -- operating_margin_change_yoy: operating_margin_t12m − its value 12 calendar months earlier
+    --   (percentage points of revenue lost or gained over a year; both whole years, so the
+    --   season is in neither); null unless both are known.
+    operating_margin_t12m - operating_margin_t12m_prior_year as operating_margin_change_yoy
 from year_ago

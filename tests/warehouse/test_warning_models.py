@@ -61,6 +61,7 @@ NEW_KPIS = [
     "net_liquidity_months",
     "net_liquidity_change_yoy",
     "operating_margin_change_yoy",
+    "equity_ratio_t12m",
 ]
 
 
@@ -162,6 +163,8 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
             )
             cash12 = [line(m, "cash_and_bank") for m in year]
             opex_avg = None if None in opex12 else statistics.mean(opex12)
+            equity12 = [line(m, "total_equity") for m in year]
+            assets12 = [line(m, "total_assets") for m in year]
             nibd12 = [
                 None
                 if line(m, "cash_and_bank") is None
@@ -205,6 +208,9 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
                 if None in nibd12 or div(1, ebitda) is None
                 else statistics.mean(nibd12) / ebitda,
                 "revenue_month": line(ym, "operating_revenue"),
+                "equity_ratio_t12m": None
+                if None in assets12 or div(1, statistics.mean(assets12)) is None
+                else statistics.mean(equity12) / statistics.mean(assets12),
                 "days_sales_3m": None
                 if receivables3 is None or div(1, rev) is None
                 else receivables3 / rev * 365,
@@ -465,6 +471,7 @@ def test_events_are_openings_and_escalations(warehouse, expected):
 
 
 FLAG_PAIRS = {
+    "negative_equity": ("negative_equity", "healthy_thin_margin"),
     "low_equity_ratio": ("thin_equity", "healthy_thin_margin"),
     "revenue_decline_yoy": ("declining", "healthy"),
     "revenue_drop_month_yoy": ("declining", "healthy"),
@@ -477,7 +484,6 @@ FLAG_PAIRS = {
     "payables_stretch": ("stretching", "healthy"),
     "receivables_stretch": ("slow_payers", "healthy"),
     "public_duties_arrears": ("duties_arrears", "healthy"),
-    "altman_distress": ("negative_equity", "healthy_thin_margin"),
     "stale_data": ("stale_gap", "gappy"),
     "consent_revoked": ("revoked", "healthy"),
 }

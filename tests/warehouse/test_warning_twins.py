@@ -253,7 +253,7 @@ def test_the_hotel_was_warned_by_a_runway_on_three_months(tmp_path):
 
 
 def test_a_one_off_loss_goes_to_act_in_the_month_it_is_booked(warehouse):
-    (equity,) = episodes(warehouse, "one_off_loss", "low_equity_ratio")
+    (equity,) = episodes(warehouse, "one_off_loss", "negative_equity")
     assert equity["opened_month"] == EVENT_MONTH
     assert equity["act_month"] == EVENT_MONTH and equity["peak_severity"] == "act"
     assert equity["opening_value"] < 0
@@ -261,9 +261,9 @@ def test_a_one_off_loss_goes_to_act_in_the_month_it_is_booked(warehouse):
 
 
 def test_without_the_severe_threshold_the_loss_waits_for_the_persistence(tmp_path):
-    con = build(tmp_path, rules_with({"low_equity_ratio": {"severe_threshold": ""}}))
+    con = build(tmp_path, rules_with({"negative_equity": {"severe_threshold": ""}}))
     try:
-        (equity,) = episodes(con, "one_off_loss", "low_equity_ratio")
+        (equity,) = episodes(con, "one_off_loss", "negative_equity")
     finally:
         con.close()
     assert equity["opened_month"] == month_end(add_months(FIRST, EVENT + 2))

@@ -27,6 +27,9 @@ rolling as (
         {{ count_in_last_months('operating_expenses', 12) }} as opex_months_12,
         avg(operating_expenses) over {{ last_rows(12) }} as opex_avg_12,
         {{ count_in_last_months('cash_and_bank', 12) }} as cash_months_12,
+        {{ count_in_last_months('total_assets', 12) }} as assets_months_12,
+        avg(total_equity) over {{ last_rows(12) }} as equity_avg_12,
+        avg(total_assets) over {{ last_rows(12) }} as assets_avg_12,
         avg(cash_and_bank) over {{ last_rows(12) }} as cash_avg_12,
         avg(long_term_liabilities + other_short_term_liabilities - cash_and_bank)
             over {{ last_rows(12) }} as nibd_avg_12,
@@ -112,6 +115,13 @@ kpis as (
         case when months_12 = 12 and nibd_months_12 = 12 and ebitda_12 > 0
             then nibd_avg_12 / ebitda_12
         end as nibd_to_ebitda_t12m,
+
+        -- equity_ratio_t12m: the average total equity over the 12 months / the average total
+        --   assets over the same months (the year's equity ratio, past the season's swing in
+        --   assets and in equity); null unless all 12 months are there and those assets are
+        --   above zero.
+        case when assets_months_12 = 12 and assets_avg_12 > 0 then equity_avg_12 / assets_avg_12 end
+            as equity_ratio_t12m,
 
         -- net_liquidity_months: cash and bank − other short-term liabilities (the NS 4102 line
         --   that holds the drawn credit line), in months of the 12 months' average operating

@@ -25,16 +25,17 @@ with episodes as (
 ),
 
 intervals as (
-    select organization_number, flag, opened as start_month, coalesce(closed, {{ open_end }}) as end_month
+    select organization_number, flag, opened as start_month, coalesce(closed, {{ open_end }}) as end_month,
+        flag as source
     from episodes
     union all
     select organization_number, 'watchlist' as flag, act_from as start_month,
-        coalesce(closed, {{ open_end }}) as end_month
+        coalesce(closed, {{ open_end }}) as end_month, flag as source
     from episodes
     where act_from is not null
     union all
     select organization_number, 'any_warning' as flag, opened as start_month,
-        coalesce(closed, {{ open_end }}) as end_month
+        coalesce(closed, {{ open_end }}) as end_month, flag as source
     from episodes
 ),
 
@@ -44,9 +45,10 @@ reached as (
         flag,
         start_month,
         end_month,
+        source,
         max(end_month) over (
             partition by organization_number, flag
-            order by start_month, end_month
+            order by start_month, end_month, source
             rows between unbounded preceding and 1 preceding
         ) as reach
     from intervals
@@ -61,7 +63,7 @@ numbered as (
         end_month,
         sum(case when reach is null or start_month > reach then 1 else 0 end) over (
             partition by organization_number, flag
-            order by start_month, end_month
+            order by start_month, end_month, source
             rows between unbounded preceding and current row
         ) as spell_number
     from reached

@@ -138,12 +138,16 @@ def mask(text: str, hidden: list[str]) -> str:
 # --- what a message says ----------------------------------------------------------------------
 
 
+# the events of a warning episode, named after its flag
+FLAG_EVENTS = ("opened", "rose_to_act", "closed", "monitoring_ended")
+
+
 def describe(event: dict[str, Any]) -> str:
     """One line: 'Hagen & Sønn AS (922654263): Low equity ratio opened (watch), March 2026:
     equity ratio 4.1 %, below the watch threshold of 10.0 %'."""
     who = f"{event.get('borrower_name') or 'unknown borrower'} ({event['organization_number']})"
     what = labels.event_name(event["event"])
-    if event.get("flag") and event["event"] in ("opened", "rose_to_act", "closed"):
+    if event.get("flag") and event["event"] in FLAG_EVENTS:
         what = f"{labels.flag_name(event['flag'])}: {what}"
     elif event.get("flag") and event["event"].startswith("covenant_"):
         what = f"{labels.flag_name(event['flag'])} {what.split(' ', 1)[1]}"
@@ -161,6 +165,8 @@ def figures_text(event: dict[str, Any]) -> str:
         return f"credit score {labels.number(value, 0)} (was {labels.number(threshold, 0)})" + (
             f", risk class {event['details']}" if event["event"] == "risk_class_changed" else ""
         )
+    if event["event"] == "monitoring_ended":
+        return event.get("details") or ""
     if event["event"] == "month_revised":
         return f"revenue revised by {labels.pct(value)}; {event.get('details') or ''}".strip()
     if metric == "months_without_snapshot" and value is not None:

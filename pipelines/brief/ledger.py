@@ -88,6 +88,9 @@ create table if not exists {SCHEMA}.alert_deliveries (
 # the flags whose episodes are events of another name
 OPEN_EVENT = {"stale_data": "stopped_reporting", "consent_revoked": "consent_revoked"}
 CLOSE_EVENT = {"stale_data": "resumed_reporting"}
+# an episode closed because the bank stopped seeing the books (fct_warning_episodes
+# closed_reason), not because the borrower got better: event monitoring_ended
+UNMONITORED = ("consent_revoked", "stopped_reporting", "lapsed")
 
 
 def _open_event(flag_sql: str) -> str:
@@ -98,9 +101,11 @@ def _open_event(flag_sql: str) -> str:
     )
 
 
-def _close_event(flag_sql: str) -> str:
+def _close_event(flag_sql: str, reason_sql: str) -> str:
     return (
-        f"case when {flag_sql} like 'covenant\\_%' escape '\\' then 'covenant_cured' "
+        f"case when {reason_sql} in ({', '.join(repr(r) for r in UNMONITORED)}) "
+        "then 'monitoring_ended' "
+        f"when {flag_sql} like 'covenant\\_%' escape '\\' then 'covenant_cured' "
         + " ".join(f"when {flag_sql} = '{f}' then '{e}'" for f, e in CLOSE_EVENT.items())
         + " else 'closed' end"
     )
@@ -183,15 +188,18 @@ def current_events_sql(con: Any) -> str:
         f"""
         select {
             key.format(
-                "e.organization_number, " + _close_event("e.flag") + ", e.flag, "
-                "cast(e.closed_month as varchar), cast(e.opened_month as varchar)"
+                "e.organization_number, " + _close_event("e.flag", "e.closed_reason") + ", "
+                "e.flag, cast(e.closed_month as varchar), cast(e.opened_month as varchar)"
             )
         },
-            e.organization_number, {_close_event("e.flag")}, e.flag, e.closed_month,
+            e.organization_number, {_close_event("e.flag", "e.closed_reason")}, e.flag,
+            e.closed_month,
             e.peak_severity, e.metric, e.comparison, v.value,
             case when e.peak_severity = 'act' then e.act_threshold
                 else coalesce(e.watch_threshold, e.act_threshold) end,
-            e.months_flagged, e.opened_month, null
+            e.months_flagged, e.opened_month,
+            case when e.closed_reason in ({", ".join(repr(r) for r in UNMONITORED)})
+                then replace(e.closed_reason, '_', ' ') end
         from {MARTS}.fct_warning_episodes as e
         left join ({metric_values_sql(metrics)}) as v
             on v.organization_number = e.organization_number and v.month_end = e.closed_month
@@ -455,6 +463,7 @@ LINE_ORDER = (
     ("opened", "warning opened", "warnings opened"),
     ("rose_to_act", "rose to act", "rose to act"),
     ("closed", "closed", "closed"),
+    ("monitoring_ended", "closed as monitoring ended", "closed as monitoring ended"),
     ("covenant_breached", "covenant breached", "covenants breached"),
     ("covenant_cured", "covenant cured", "covenants cured"),
     ("stopped_reporting", "stopped reporting", "stopped reporting"),

@@ -195,10 +195,10 @@ def warning_words(episode: dict[str, Any], as_of: dt.date | None) -> str:
 def industry_shares(con: Any, as_of: dt.date) -> list[dict[str, Any]]:
     return _rows(
         con,
-        f"""select nace_section, borrowers, borrowers_with_open_warning, share_with_open_warning,
-            borrowers_on_watchlist
-        from {MARTS}.fct_portfolio_month where month_end = ?
-        order by share_with_open_warning desc, borrowers desc, nace_section""",
+        f"""select nace_section, borrowers_monitored, borrowers_with_open_warning,
+            share_with_open_warning, borrowers_on_watchlist
+        from {MARTS}.fct_portfolio_month where month_end = ? and borrowers_monitored > 0
+        order by share_with_open_warning desc, borrowers_monitored desc, nace_section""",
         [as_of],
     )
 
@@ -605,7 +605,7 @@ def render(con: Any, generated: dt.datetime | None = None, run_id: str | None = 
                 (
                     labels.industry(s["nace_section"]),
                     float(s["share_with_open_warning"] or 0),
-                    f"({s['borrowers_with_open_warning']} of {s['borrowers']})",
+                    f"({s['borrowers_with_open_warning']} of {s['borrowers_monitored']} monitored)",
                 )
                 for s in shares
             ],

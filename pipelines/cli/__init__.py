@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models", "build the dbt models in sql/ and run their tests"),
     "sql": ("sql", "query the warehouse read-only"),
     "report": ("report", "write the credit brief (HTML) of the published build"),
+    "backtest": ("backtest", "score the early warnings against the bank's defaults"),
     "sandbox": ("sandbox", "start the local Symetrisk sandbox API"),
     "status": (
         "status",

@@ -1,6 +1,7 @@
-"""Refuse a bad warning-rules, covenants or facilities file before the models are built: a bank
-edits these CSV files (the dbt seeds `warning_rules.csv`, `covenants.csv` and its loan book
-`facilities.csv`), and a typo must not silently switch a warning off or drop a loan. Every
+"""Refuse a bad warning-rules, covenants, facilities or defaults file before the models are
+built: a bank edits these CSV files (the dbt seeds `warning_rules.csv`, `covenants.csv`, its
+loan book `facilities.csv` and its default history `defaults.csv`), and a typo must not
+silently switch a warning off, drop a loan or score the backtest on the wrong borrower. Every
 bad row is named on a line of its own (file, line, what is wrong), so one run shows them all.
 
 The metrics a rule or covenant may name are the columns of the marts listed in METRICS; a
@@ -40,12 +41,29 @@ METRICS = {
     "days_payables_change_yoy": "fct_borrower_kpis",
     "public_duties_months": "fct_borrower_kpis",
     "public_duties_change_yoy": "fct_borrower_kpis",
+    "cash_cover_months_t12m": "fct_borrower_kpis",
+    "cash_runway_months_t12m": "fct_borrower_kpis",
+    "nibd_to_ebitda_t12m": "fct_borrower_kpis",
+    "revenue_change_month_yoy": "fct_borrower_kpis",
+    "days_sales_change_yoy": "fct_borrower_kpis",
+    "net_liquidity_months": "fct_borrower_kpis",
+    "net_liquidity_change_yoy": "fct_borrower_kpis",
+    "operating_margin_change_yoy": "fct_borrower_kpis",
+    "equity_ratio_t12m": "fct_borrower_kpis",
     "equity_ratio_peer_percentile": "fct_borrower_peer_position",
     "operating_margin_peer_percentile": "fct_borrower_peer_position",
     "cash_cover_peer_percentile": "fct_borrower_peer_position",
 }
 COMPARISONS = ("<", "<=", ">", ">=")
-RULE_COLUMNS = ("flag", "metric", "comparison", "watch_threshold", "act_threshold", "description")
+RULE_COLUMNS = (
+    "flag",
+    "metric",
+    "comparison",
+    "watch_threshold",
+    "act_threshold",
+    "severe_threshold",  # may be left out (the rules file of 0.1)
+    "description",
+)
 COVENANT_COLUMNS = (
     "organization_number",
     "metric",
@@ -65,6 +83,7 @@ FACILITY_COLUMNS = (
     "valid_from",
     "valid_to",
 )
+DEFAULT_COLUMNS = ("organization_number", "default_date", "kind")  # kind may be left out
 EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}")
 
 
@@ -112,9 +131,27 @@ def _metric_problem(metric: str) -> str | None:
     return None
 
 
+def read_rules(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
+    """A rules file's rows (line, row with a `severe_threshold`, "" when the file has no such
+    column), or the problem with its header."""
+    short = tuple(c for c in RULE_COLUMNS if c != "severe_threshold")
+    with path.open(newline="", encoding="utf-8") as f:
+        header = tuple(name.strip() for name in (csv.DictReader(f).fieldnames or ()))
+    if header == short:
+        rows, problems = _rows(path, short)
+        return [(line, {**row, "severe_threshold": ""}) for line, row in rows], problems
+    rows, problems = _rows(path, RULE_COLUMNS)
+    if problems:
+        problems = [
+            f"{path.name}: the header must be {','.join(RULE_COLUMNS)} (severe_threshold may "
+            f"be left out), is {','.join(header)}"
+        ]
+    return rows, problems
+
+
 def check_rules(path: Path) -> list[str]:
     """The problems of a warning-rules file, one line per bad row."""
-    rows, problems = _rows(path, RULE_COLUMNS)
+    rows, problems = read_rules(path)
     seen: dict[str, int] = {}
     for line, row in rows:
         wrong = []
@@ -131,7 +168,7 @@ def check_rules(path: Path) -> list[str]:
         if comparison not in COMPARISONS:
             wrong.append(f"comparison {comparison!r} must be one of {' '.join(COMPARISONS)}")
         levels = {}
-        for level in ("watch", "act"):
+        for level in ("watch", "act", "severe"):
             text = row[f"{level}_threshold"]
             if text:
                 value = _number(text)
@@ -141,12 +178,23 @@ def check_rules(path: Path) -> list[str]:
                     levels[level] = value
         if not row["watch_threshold"] and not row["act_threshold"]:
             wrong.append("needs a watch_threshold, an act_threshold or both")
-        if len(levels) == 2 and comparison in COMPARISONS:
+        if "act" in levels and "watch" in levels and comparison in COMPARISONS:
             act, watch = levels["act"], levels["watch"]
             if not (act <= watch if "<" in comparison else act >= watch):
                 wrong.append(
                     f"act_threshold {levels['act']:g} must be past watch_threshold "
                     f"{levels['watch']:g} in the direction of {comparison}"
+                )
+        if "severe" in levels and comparison in COMPARISONS:
+            # a severe breach is an act breach that does not wait: at or past the act level
+            below = next((name for name in ("act", "watch") if name in levels), None)
+            severe = levels["severe"]
+            if below and not (
+                severe <= levels[below] if "<" in comparison else severe >= levels[below]
+            ):
+                wrong.append(
+                    f"severe_threshold {severe:g} must be at or past {below}_threshold "
+                    f"{levels[below]:g} in the direction of {comparison}"
                 )
         problems += [f"{path.name} line {line}: {w}" for w in wrong]
     return problems
@@ -223,6 +271,51 @@ def check_facilities(path: Path) -> list[str]:
     return problems
 
 
+def read_defaults(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
+    """A defaults file's rows (line, row with a `kind`, "" when the file has no such column),
+    or the problem with its header."""
+    short = DEFAULT_COLUMNS[:2]
+    with path.open(newline="", encoding="utf-8") as f:
+        header = tuple(name.strip() for name in (csv.DictReader(f).fieldnames or ()))
+    if header == short:
+        rows, problems = _rows(path, short)
+        return [(line, {**row, "kind": ""}) for line, row in rows], problems
+    rows, problems = _rows(path, DEFAULT_COLUMNS)
+    if problems:
+        problems = [
+            f"{path.name}: the header must be {','.join(DEFAULT_COLUMNS)} (kind may be left out), "
+            f"is {','.join(header)}"
+        ]
+    return rows, problems
+
+
+def check_defaults(path: Path) -> list[str]:
+    """The problems of a defaults file (the bank's default history, for the backtest), one line
+    per bad row: one default per borrower (a second names the first's line), a date, and a
+    kind, if any, in lower-case letters, digits and _."""
+    rows, problems = read_defaults(path)
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        wrong = []
+        org = row["organization_number"]
+        if (reason := orgnr.problem(org)) is not None:
+            wrong.append(f"organization_number {org!r} {reason}")
+        elif org in seen:
+            wrong.append(
+                f"organization_number {org} already has a default on line {seen[org]} "
+                "(one row per borrower: its first default)"
+            )
+        else:
+            seen[org] = line
+        if _date(row["default_date"]) is None:
+            wrong.append(f"default_date {row['default_date']!r} is not a date (YYYY-MM-DD)")
+        kind = row["kind"]
+        if kind and not re.fullmatch(r"[a-z0-9_]+", kind):
+            wrong.append(f"kind {kind!r} must be lower-case letters, digits and _")
+        problems += [f"{path.name} line {line}: {w}" for w in wrong]
+    return problems
+
+
 def _period(row: dict[str, str], wrong: list[str]) -> tuple[date | None, date | None]:
     """A row's `valid_from` and `valid_to` (empty: open-ended), each None when it is not a
     date; what is wrong with them is added to `wrong`."""
@@ -238,8 +331,9 @@ def _period(row: dict[str, str], wrong: list[str]) -> tuple[date | None, date | 
 
 
 def check(seeds: Path) -> None:
-    """Raise RulesError naming every bad row of seeds/warning_rules.csv, covenants.csv and
-    facilities.csv (the loan book is optional: a bank without one has no file)."""
+    """Raise RulesError naming every bad row of seeds/warning_rules.csv, covenants.csv,
+    facilities.csv and defaults.csv (the loan book and the default history are optional: a
+    bank without one has no file)."""
     problems = []
     for name, checker in (("warning_rules.csv", check_rules), ("covenants.csv", check_covenants)):
         path = seeds / name
@@ -249,5 +343,7 @@ def check(seeds: Path) -> None:
             problems.append(f"{name}: missing from {seeds}")
     if (seeds / "facilities.csv").exists():
         problems += check_facilities(seeds / "facilities.csv")
+    if (seeds / "defaults.csv").exists():
+        problems += check_defaults(seeds / "defaults.csv")
     if problems:
         raise RulesError(problems)

@@ -53,7 +53,10 @@
         'interest_coverage', 'ebitda_interest_coverage', 'cash_cover_months_smoothed',
         'days_sales_outstanding', 'days_payables_outstanding', 'inventory_days',
         'working_capital', 'cash_runway_months', 'days_payables_change_yoy',
-        'public_duties_months', 'public_duties_change_yoy',
+        'public_duties_months', 'public_duties_change_yoy', 'cash_cover_months_t12m',
+        'cash_runway_months_t12m', 'nibd_to_ebitda_t12m', 'revenue_change_month_yoy',
+        'days_sales_change_yoy', 'net_liquidity_months', 'net_liquidity_change_yoy',
+        'operating_margin_change_yoy', 'equity_ratio_t12m',
     ]),
     ('symetrisk__fct_borrower_peer_position', [
         'equity_ratio_peer_percentile', 'operating_margin_peer_percentile',

@@ -1,8 +1,10 @@
-"""The backtest (`make backtest`): its scoring on constructed borrowers with figures worked out
-by hand, and the whole harness at toy scale against a real sandbox process and a real load."""
+"""`make backtest`, the driver over `symetrisk backtest`: the truth it exports as a bank's
+defaults file, its pooling of the command's figures worked out by hand, and the whole harness
+at toy scale against a real sandbox process and a real load."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import subprocess
@@ -14,88 +16,104 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # bench/ is not part of the installed package
 
-from bench.backtest import (  # noqa: E402
-    WATCHLIST,
-    Episode,
-    Truth,
-    episodes_from_rows,
-    score,
-    score_all,
-)
-
-FIRST, NEWEST = 1000, 1059  # a 60-month timeline; scored from month 1024
+from bench.backtest import COUNTS, Pool, export_defaults, goal_row  # noqa: E402
+from pipelines.warehouse.rules_check import check_defaults  # noqa: E402
 
 
-def test_scores_on_constructed_borrowers_match_hand_figures():
-    presence = {
-        "fails_warned": set(range(FIRST, 1048)),
-        "fails_unwarned": set(range(FIRST, 1054)),
-        "healthy_alarmed": set(range(FIRST, NEWEST + 1)),
-        "healthy_quiet": set(range(FIRST, NEWEST + 1)),
-        "fails_later": set(range(FIRST, NEWEST + 1)),
+def test_the_truth_becomes_a_defaults_file_the_checks_accept(tmp_path):
+    truth = [
+        {"organization_number": "923609024", "failed_by_as_of": True, "fails": True,
+         "failure_month": "2025-03-31", "kind": "lost_customer"},
+        {"organization_number": "912345602", "failed_by_as_of": False, "fails": True,
+         "failure_month": "2027-01-31", "kind": "one_off_loss"},  # after the newest month
+        {"organization_number": "923609016", "failed_by_as_of": False, "fails": False,
+         "failure_month": None, "kind": None},
+    ]  # fmt: skip
+    path = tmp_path / "defaults.csv"
+    assert export_defaults(truth, path) == 1
+    assert list(csv.DictReader(path.open())) == [
+        {"organization_number": "923609024", "default_date": "2025-03-31", "kind": "lost_customer"}
+    ]
+    assert check_defaults(path) == []
+
+
+def row(group: str, dimension: str = "kind", **counts: float) -> dict:
+    return {"flag": "watchlist", "dimension": dimension, "dimension_value": group,
+            **dict.fromkeys(COUNTS, 0), **counts}  # fmt: skip
+
+
+def test_runs_are_pooled_by_their_counts_and_goals_judged_per_kind():
+    first = {
+        "rows": [
+            row("all", "all", defaults_6m=10, warned_6m=9, defaults_1m=12, warned_1m=11,
+                company_years=100, false_alarms=5),
+            row("gradual_decline", defaults_6m=6, warned_6m=6),
+            row("one_off_loss", defaults_1m=4, warned_1m=3),
+            {**row("I", "nace_section"), "defaults_6m": 99},  # not pooled: a breakdown
+            {**row("all", "all"), "flag": "low_cash_cover", "defaults_6m": 99},  # another flag
+        ],
+        "cases": [
+            {"flag": "watchlist", "case_status": "scored", "lead_months": 4, "kind": "one_off_loss"},  # noqa: E501
+            {"flag": "watchlist", "case_status": "scored", "lead_months": 12, "kind": None},
+            {"flag": "watchlist", "case_status": "scored", "lead_months": None, "kind": None},
+            {"flag": "any_warning", "case_status": "scored", "lead_months": 30, "kind": None},
+        ],
+    }  # fmt: skip
+    second = {
+        "rows": [
+            row("all", "all", defaults_6m=10, warned_6m=5, company_years=100, false_alarms=25),
+            row("gradual_decline", defaults_6m=4, warned_6m=1),
+        ],
+        "cases": [{"flag": "watchlist", "case_status": "scored", "lead_months": 20, "kind": None}],
     }
-    truth = Truth(
-        failure={"fails_warned": 1050, "fails_unwarned": 1055},
-        later={"fails_later"},
-        never={"healthy_alarmed", "healthy_quiet"},
+    pool = Pool()
+    pool.add(first, {"worst_month_any": 0.30, "worst_month_flag": 0.10, "worst_month_section": 0.2})
+    pool.add(
+        second, {"worst_month_any": 0.36, "worst_month_flag": 0.15, "worst_month_section": 0.4}
     )
-    episodes = [
-        Episode("fails_warned", "f", 1040, None, "act", 1040),  # open until the failure
-        Episode("healthy_alarmed", "f", 1040, 1043, "act", 1040),  # months 1040-1042
-        Episode("fails_later", "f", 1030, None, "act", 1030),  # neither side
-    ]
-    s = score(episodes, presence, truth, FIRST, NEWEST)
-    assert (s.failures, s.warned_6, s.warned_12, s.leads) == (2, 1, 0, [10])
-    # whole years 86 and 87 (months 1032-1055): 2 healthy companies x 2 years, one alarm
-    assert (s.alarm_years, s.company_years) == (1, 4)
-    # 36 scored months x 2 healthy companies, 3 of them under warning
-    assert (s.healthy_open, s.healthy_months) == (3, 72)
-    # months 1040-1042: 5 present, fails_warned, healthy_alarmed and fails_later under warning
-    assert s.worst_month_share == pytest.approx(3 / 5)
-    m = s.metrics()
-    assert (m["recall_6m"], m["recall_12m"], m["lead_months_median"]) == (0.5, 0.0, 10)
-    assert m["false_alarm_rate"] == 0.25
-
-
-def test_watch_episodes_stay_off_the_watchlist_until_they_reach_act():
-    presence = {"a": set(range(FIRST, 1048))}
-    truth = Truth(failure={"a": 1050})
-    episodes = [Episode("a", "f", 1030, None, "act", 1045), Episode("a", "g", 1020, None, "watch")]
-    scores = score_all(episodes, presence, truth, FIRST, NEWEST)
-    assert scores[WATCHLIST].leads == [5]
-    assert scores["g"].leads == [24]  # the flag itself, watch or act, from 24 months before
-
-
-def test_month_rows_become_episodes_closing_only_on_later_data():
-    presence = {"a": set(range(FIRST, 1020)), "b": set(range(FIRST, 1010))}
-    rows = [("a", "f", m) for m in (1001, 1002, 1003, 1007, 1019)] + [("b", "f", 1009)]
-    assert episodes_from_rows(rows, presence) == [
-        Episode("a", "f", 1001, 1004, "act", 1001),
-        Episode("a", "f", 1007, 1008, "act", 1007),
-        Episode("a", "f", 1019, None, "act", 1019),
-        Episode("b", "f", 1009, None, "act", 1009),
-    ]
+    assert pool.recall("all", 6) == pytest.approx(14 / 20)
+    assert pool.recall("gradual_decline", 6) == pytest.approx(7 / 10)
+    assert pool.recall("one_off_loss", 1) == pytest.approx(3 / 4)
+    assert pool.recall("margin_erosion", 6) is None  # not measured: n/a, never 0
+    assert pool.false_alarm_rate() == pytest.approx(30 / 200)
+    assert pool.lead_median() == 12  # of 4, 12 and 20
+    assert pool.worst("worst_month_any") == 0.36
+    line, met = goal_row("all", pool)
+    # gradual 70 % < 80 %, margin/squeeze/lost n/a, one-off 75 % < 80 %, alarms 15 % > 10 %,
+    # worst month 36 % > 35 %, one flag 15 % <= 20 %, one section 40 % <= 50 %
+    assert met == [False, None, None, None, False, False, False, True, True]
+    assert line.startswith("| all | 70.0% (10) | n/a (0) | n/a (0) | n/a (0) | 75.0% (4) | 15.0% |")
+    assert line.endswith("| 4 missed, some n/a |")
 
 
 def test_backtest_runs_at_toy_scale_and_ends_with_the_line_a_script_reads(tmp_path):
     results = tmp_path / "backtest.json"
     run = subprocess.run(
-        [sys.executable, "-m", "bench.backtest", "--borrowers", "60", "--months", "48",
+        [sys.executable, "-m", "bench.backtest", "--borrowers", "80", "--histories", "48",
          "--seeds", "3", "4", "--concurrency", "4", "--results", str(results)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.strip().splitlines()
     assert re.fullmatch(
-        r"recall_6m=[01]\.\d{3} false_alarm_rate=[01]\.\d{3} lead_months_median=[\d.]+", lines[-1]
+        r"recall_6m=(n/a|[01]\.\d{3}) false_alarm_rate=(n/a|[01]\.\d{3}) "
+        r"lead_months_median=(n/a|[\d.]+)",
+        lines[-1],
     ), lines[-1]
-    assert "## seed 3" in run.stdout and "## seed 4" in run.stdout and "## all seeds" in run.stdout
-    assert f"| {WATCHLIST} |" in run.stdout and "## goals (all seeds)" in run.stdout
+    assert "## seed 3, 48 months" in run.stdout and "## seed 4, 48 months" in run.stdout
+    assert "| 48 months, all seeds |" in run.stdout and "| all |" in run.stdout
+    # each run's table is the command's own, ending with its own greppable line
+    assert run.stdout.count("\nrecall_6m=") == 3
     figures = json.loads(results.read_text())
-    assert figures["seeds"] == [3, 4] and WATCHLIST in figures["flags"]
-    watchlist = figures["flags"][WATCHLIST]
+    assert figures["seeds"] == [3, 4] and figures["tuning_seeds"] == [7, 101, 202]
+    assert [(r["seed"], r["months"]) for r in figures["runs"]] == [(3, 48), (4, 48)]
+    watch = figures["watchlist"]
+
+    def shown(value, spec):
+        return "n/a" if value is None else format(value, spec)
+
     assert lines[-1] == (
-        f"recall_6m={watchlist['recall_6m']:.3f} "
-        f"false_alarm_rate={watchlist['false_alarm_rate']:.3f} "
-        f"lead_months_median={watchlist['lead_months_median']:g}"
+        f"recall_6m={shown(watch['recall_6m'], '.3f')} "
+        f"false_alarm_rate={shown(watch['false_alarm_rate'], '.3f')} "
+        f"lead_months_median={shown(watch['lead_months_median'], 'g')}"
     )

@@ -13,7 +13,8 @@ from pipelines.brief import ledger, report
 MARTS = """
 create schema analytics;
 create table analytics.fct_warning_episodes (organization_number varchar, flag varchar,
-    opened_month date, closed_month date, peak_severity varchar, act_month date, metric varchar,
+    opened_month date, closed_month date, closed_reason varchar, peak_severity varchar,
+    act_month date, metric varchar,
     comparison varchar, watch_threshold double, act_threshold double, opening_value double,
     worst_value double, last_value double, months_flagged integer);
 create table analytics.fct_early_warnings (organization_number varchar, month_end date,
@@ -29,8 +30,8 @@ create table analytics.fct_borrower_month (organization_number varchar, month_en
     revenue_t12m double, operating_revenue double, ebitda_margin_t12m double,
     equity_ratio double, altman_z double, altman_zone varchar);
 create table analytics.fct_portfolio_month (month_end date, nace_section varchar,
-    borrowers integer, borrowers_with_open_warning integer, share_with_open_warning double,
-    borrowers_on_watchlist integer);
+    borrowers integer, borrowers_monitored integer, borrowers_with_open_warning integer,
+    share_with_open_warning double, borrowers_on_watchlist integer);
 create table analytics.fct_credit_score_changes (organization_number varchar,
     calculated_at timestamptz, based_on_snapshot_date date, credit_score double,
     previous_score double, score_change double, risk_class varchar,

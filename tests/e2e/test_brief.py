@@ -23,6 +23,8 @@ TOKEN = "T0KEN-xoxb-5511-secret-path"
 PASSWORD = "pw-Very-Secret-42"
 OPEN = {"stale_data": "stopped_reporting", "consent_revoked": "consent_revoked"}
 CLOSE = {"stale_data": "resumed_reporting"}
+# closed because monitoring ended (docs/warnings.md), not because the borrower got better
+UNMONITORED = {"consent_revoked", "stopped_reporting", "lapsed"}
 
 
 def point_at(monkeypatch, sandbox, webhook: Webhook, mailbox: Mailbox) -> None:
@@ -82,10 +84,10 @@ def episode_events(path: Path) -> set[tuple]:
     """Every (borrower, event, flag, month) the episodes of a build imply, by the rules of
     docs/brief.md, worked out here from fct_warning_episodes alone."""
     found = set()
-    for org, flag, opened, act, closed in rows(
+    for org, flag, opened, act, closed, reason in rows(
         path,
-        "select organization_number, flag, opened_month, act_month, closed_month "
-        "from analytics.fct_warning_episodes",
+        "select organization_number, flag, opened_month, act_month, closed_month, "
+        "closed_reason from analytics.fct_warning_episodes",
     ):
         covenant = flag.startswith("covenant_")
         found.add(
@@ -93,7 +95,9 @@ def episode_events(path: Path) -> set[tuple]:
         )
         if act is not None and act > opened:
             found.add((org, "rose_to_act", flag, act))
-        if closed is not None:
+        if closed is not None and reason in UNMONITORED:
+            found.add((org, "monitoring_ended", flag, closed))
+        elif closed is not None:
             found.add(
                 (org, "covenant_cured" if covenant else CLOSE.get(flag, "closed"), flag, closed)
             )

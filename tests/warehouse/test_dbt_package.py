@@ -297,7 +297,7 @@ def test_our_own_build_keeps_the_names_readers_use(tmp_path):
     assert {n.alias for n in models.values()} == {name.removeprefix(PREFIX) for name in models}
     assert all(n.alias == n.name.removeprefix(PREFIX) for n in models.values())
     seeds = {n.name for n in manifest.nodes.values() if n.resource_type == "seed"}
-    assert seeds == {"warning_rules", "covenants", "facilities"}
+    assert seeds == {"warning_rules", "covenants", "facilities", "defaults"}
     assert f"doc.{PACKAGE}.__overview__" in manifest.docs
     assert "Symetrisk credit trends" in manifest.docs[f"doc.{PACKAGE}.__overview__"].block_contents
     # a description used in more than one place is a docs block, rendered into each
@@ -354,3 +354,39 @@ def test_models_select_and_the_docs_site_take_the_names_readers_use(tmp_path):
     assert manifest["metadata"]["project_name"] == PACKAGE
     overview = manifest["docs"][f"doc.{PACKAGE}.__overview__"]
     assert overview["block_contents"].lstrip().startswith("# Symetrisk credit trends")
+
+
+def test_a_banks_default_history_is_checked_row_by_row_as_rules_check_does(tmp_path, monkeypatch):
+    """The bank names its default history with the var symetrisk_defaults: each bad row is
+    named by defaults_are_valid, as by rules_check, and the backtest marts are not built."""
+    good, other = "912345602", "923609016"
+    bank = bank_project(tmp_path)
+    defaults = bank / "seeds" / "bank_defaults.csv"
+    defaults.write_text(
+        "organization_number,default_date,kind\n"
+        f"{good},2024-03-31,bankruptcy\n"
+        "912345603,2024-03-31,\n"
+        f"{good},2025-01-01,\n"
+        f"{other},2024-06-30,Lost Customer\n"
+    )
+    python = rules_check.check_defaults(defaults)
+    assert len(python) == 3
+    project = yaml.safe_load((bank / "dbt_project.yml").read_text())
+    project["vars"]["symetrisk_defaults"] = "bank_defaults"
+    (bank / "dbt_project.yml").write_text(yaml.safe_dump(project))
+    assert dbt(bank, "deps", monkeypatch=monkeypatch)[0].success
+    failed, _ = dbt(bank, "build", monkeypatch=monkeypatch)
+    assert not failed.success
+    results = statuses(failed)
+    errors = {k: v for k, v in results.items() if v[0] in ("error", "fail")}
+    assert [uid.split(".")[2] for uid in errors] == ["defaults_are_valid"], errors
+    (message,) = [m for _, m in errors.values()]
+    assert "3 bad row(s) in the defaults" in message
+    assert (
+        "defaults (organization_number 912345603, default_date 2024-03-31): organization_number "
+        "'912345603' has a wrong check digit (brreg mod-11)" in message
+    )
+    twice = f"defaults (organization_number {good}, default_date 2025-01-01): organization_number"
+    assert f"{twice} {good} already has a default on 2024-03-31" in message
+    assert "kind 'lost customer' must be lower-case letters, digits and _" in message
+    assert results[f"model.{PACKAGE}.{PREFIX}fct_backtest_breakdown"][0] == "skipped"

@@ -95,7 +95,7 @@ class Borrower:
     retained0: float = 5_000_000.0
     fixed_assets: float = 2_000_000.0
     inventory: float = 300_000.0
-    receivables: float = 500_000.0
+    receivables: object = 500_000.0  # a number, or a function of k
     long_term: float = 1_000_000.0
     payables: object = 400_000.0  # a number, or a function of k
     duties: object = 100_000.0
@@ -147,7 +147,7 @@ class Borrower:
                 "tangible_fixed_assets": round(self.fixed_assets * 0.8, 2),
                 "financial_fixed_assets": round(self.fixed_assets * 0.1, 2),
                 "inventory": self.inventory,
-                "accounts_receivable": self.receivables,
+                "accounts_receivable": at(self.receivables, k),
                 "other_receivables": 0.0,
                 "share_capital": self.share_capital,
                 "retained_earnings": round(retained, 2),
@@ -176,7 +176,7 @@ class Borrower:
                 + bal["total_short_term_liabilities"]
             )
             bal["total_equity_and_liabilities"] = bal["total_equity"] + bal["total_liabilities"]
-            non_cash = bal["total_fixed_assets"] + self.inventory + self.receivables
+            non_cash = bal["total_fixed_assets"] + self.inventory + at(self.receivables, k)
             bal["cash_and_bank"] = round(bal["total_equity_and_liabilities"] - non_cash, 2)
             bal["total_current_assets"] = (
                 bal["inventory"]
@@ -348,6 +348,8 @@ def portfolio() -> list[Borrower]:
         ),
         # stretching: suppliers wait longer and longer from month 18 on (payables 2.5x).
         Borrower("stretching", payables=lambda k: 400_000.0 if k < 18 else 1_000_000.0),
+        # slow_payers: customers pay later and later from month 18 on (receivables 2.5x).
+        Borrower("slow_payers", receivables=lambda k: 500_000.0 if k < 18 else 1_250_000.0),
         # duties_arrears: public duties owed pile up from month 18 on (2.5x).
         Borrower("duties_arrears", duties=lambda k: 100_000.0 if k < 18 else 250_000.0),
         # leveraged: profitable, but its net interest-bearing debt is about 7 x EBITDA.
@@ -413,11 +415,11 @@ def write_table(con, schema: str, name: str, rows: list[dict], types: dict[str, 
     con.unregister("frame_to_load")
 
 
-def relationship_rows(b: Borrower) -> list[dict]:
+def relationship_rows(b: Borrower, borrowers: list[Borrower] = BORROWERS) -> list[dict]:
     """dlt SCD2 versions: requested, then approved, then (maybe) revoked."""
     requested = datetime(2022, 12, 1, 8, tzinfo=UTC)
     approved = datetime(2022, 12, 5, 8, tzinfo=UTC)
-    base = {"id": BORROWERS.index(b) + 1, "organization_number": b.org, "company_name": b.key}
+    base = {"id": borrowers.index(b) + 1, "organization_number": b.org, "company_name": b.key}
     versions = [
         base | {"relationship_state": "access_requested", "requested_at": requested},
     ]
@@ -436,12 +438,12 @@ def relationship_rows(b: Borrower) -> list[dict]:
     return versions
 
 
-def version_rows(snapshots: list[dict]) -> list[dict]:
+def version_rows(snapshots: list[dict], by_org: dict[str, Borrower] = BY_ORG) -> list[dict]:
     """Every version the loader saw of each month; earlier versions of a revised month carry
     smaller figures (2 % less per later revision), the newest equals the snapshot."""
     versions = []
     for r in snapshots:
-        count = BY_ORG[r["organization_number"]].revisions.get(r["_k"], 1)
+        count = by_org[r["organization_number"]].revisions.get(r["_k"], 1)
         for v in range(count):
             factor = 1 - 0.02 * (count - 1 - v)
             figures = {
@@ -465,10 +467,18 @@ def version_rows(snapshots: list[dict]) -> list[dict]:
     return versions
 
 
-def write_raw(con, schema: str = "symetrisk_raw", with_versions: bool = True) -> None:
-    snapshots = [r for b in BORROWERS for r in b.snapshot_rows()]
+def write_raw(
+    con,
+    schema: str = "symetrisk_raw",
+    with_versions: bool = True,
+    book: list[Borrower] = BORROWERS,
+) -> None:
+    """The raw tables of these borrowers (the portfolio above unless told), as the loader
+    writes them."""
+    snapshots = [r for b in book for r in b.snapshot_rows()]
     write_table(con, schema, "accounting_snapshots", snapshots, RAW_TYPES)
-    versions = version_rows(snapshots) if with_versions else []
+    by_org = {b.org: b for b in book}
+    versions = version_rows(snapshots, by_org) if with_versions else []
     vtypes = {
         "organization_number": "varchar",
         "snapshot_date": "date",
@@ -502,7 +512,7 @@ def write_raw(con, schema: str = "symetrisk_raw", with_versions: bool = True) ->
             "consented_to_share_data": b.state == "access_approved" and not b.revoked,
             "relationship_state": "access_revoked" if b.revoked else b.state,
         }
-        for i, b in enumerate(BORROWERS)
+        for i, b in enumerate(book)
     ]
     btypes = {
         "organization_number": "varchar",
@@ -532,7 +542,7 @@ def write_raw(con, schema: str = "symetrisk_raw", with_versions: bool = True) ->
         "_dlt_valid_from": "timestamptz",
         "_dlt_valid_to": "timestamptz",
     }
-    rels = [v for b in BORROWERS for v in relationship_rows(b)]
+    rels = [v for b in book for v in relationship_rows(b, book)]
     write_table(con, schema, "relationships", rels, rtypes)
     scores = [
         {
@@ -544,7 +554,7 @@ def write_raw(con, schema: str = "symetrisk_raw", with_versions: bool = True) ->
             "based_on_snapshot_date": month_end(add_months(AS_OF, -1)),
             "fetched_at": at + timedelta(hours=2),
         }
-        for b in BORROWERS
+        for b in book
         for at, s in b.scores
     ]
     stypes = {
@@ -884,6 +894,7 @@ def test_every_model_builds_and_every_test_passes(warehouse):
         "warning_rules",
         "covenants",
         "facilities",
+        "defaults",
     }
     assert all(m.status == "success" for m in report.models)
     singular = {p.stem for p in (dbt_build.PROJECT_DIR / "tests").glob("*.sql")}

@@ -51,6 +51,17 @@ NEW_KPIS = [
     "days_payables_change_yoy",
     "public_duties_months",
     "public_duties_change_yoy",
+    "cash_cover_months_t12m",
+    "cash_runway_months_t12m",
+    "nibd_to_ebitda_t12m",
+    "revenue_month",
+    "revenue_change_month_yoy",
+    "days_sales_3m",
+    "days_sales_change_yoy",
+    "net_liquidity_months",
+    "net_liquidity_change_yoy",
+    "operating_margin_change_yoy",
+    "equity_ratio_t12m",
 ]
 
 
@@ -147,6 +158,21 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
             duties3 = (
                 statistics.mean(line(m, "public_duties_payable") for m in three) if all3 else None
             )
+            receivables3 = (
+                statistics.mean(line(m, "accounts_receivable") for m in three) if all3 else None
+            )
+            cash12 = [line(m, "cash_and_bank") for m in year]
+            opex_avg = None if None in opex12 else statistics.mean(opex12)
+            equity12 = [line(m, "total_equity") for m in year]
+            assets12 = [line(m, "total_assets") for m in year]
+            nibd12 = [
+                None
+                if line(m, "cash_and_bank") is None
+                else line(m, "long_term_liabilities")
+                + line(m, "other_short_term_liabilities")
+                - line(m, "cash_and_bank")
+                for m in year
+            ]
             e = {
                 "operating_margin_t12m": div(op, rev),
                 "net_interest_bearing_debt": nibd,
@@ -172,6 +198,25 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
                 "public_duties_months": None
                 if duties3 is None or div(1, rev) is None
                 else duties3 / (rev / 12),
+                "cash_cover_months_t12m": None
+                if None in cash12 or div(1, opex_avg) is None
+                else statistics.mean(cash12) / opex_avg,
+                "cash_runway_months_t12m": cash / (-ebitda / 12)
+                if ebitda is not None and ebitda < 0
+                else None,
+                "nibd_to_ebitda_t12m": None
+                if None in nibd12 or div(1, ebitda) is None
+                else statistics.mean(nibd12) / ebitda,
+                "revenue_month": line(ym, "operating_revenue"),
+                "equity_ratio_t12m": None
+                if None in assets12 or div(1, statistics.mean(assets12)) is None
+                else statistics.mean(equity12) / statistics.mean(assets12),
+                "days_sales_3m": None
+                if receivables3 is None or div(1, rev) is None
+                else receivables3 / rev * 365,
+                "net_liquidity_months": None
+                if div(1, opex_avg) is None
+                else (cash - line(ym, "other_short_term_liabilities")) / opex_avg,
                 "_ym": ym,
             }
             out[(b.org, month_end(ym))] = e
@@ -181,11 +226,19 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
             for name, base in (
                 ("days_payables_change_yoy", "days_payables_3m"),
                 ("public_duties_change_yoy", "public_duties_months"),
+                ("revenue_change_month_yoy", "revenue_month"),
+                ("days_sales_change_yoy", "days_sales_3m"),
             ):
                 before = prior.get(base)
                 e[name] = (
                     None if e[base] is None or div(1, before) is None else e[base] / before - 1
                 )
+            for name, base in (
+                ("net_liquidity_change_yoy", "net_liquidity_months"),
+                ("operating_margin_change_yoy", "operating_margin_t12m"),
+            ):
+                before, now = prior.get(base), e[base]
+                e[name] = None if now is None or before is None else now - before
     return out
 
 
@@ -193,8 +246,8 @@ def read_rules() -> list[dict]:
     with (SEEDS / "warning_rules.csv").open(newline="") as f:
         rules = list(csv.DictReader(f))
     for r in rules:
-        for level in ("watch_threshold", "act_threshold"):
-            r[level] = float(r[level]) if r[level] else None
+        for level in ("watch_threshold", "act_threshold", "severe_threshold"):
+            r[level] = float(r[level]) if r.get(level) else None
     return rules
 
 
@@ -209,6 +262,35 @@ def past(value: float, comparison: str, threshold: float | None) -> bool:
     }[comparison]
 
 
+STALE = VARS["stale_data_months"]
+LAPSE = VARS["monitoring_lapse_months"]
+
+
+def spells_of(b, reported: list[tuple[int, int]]) -> list[dict]:
+    """The borrower's spells of monitoring, in loops: runs of reported months (before a
+    revocation) with at most STALE silent months between two; each ends at the revocation or in
+    the month after STALE silent months, whichever comes first (None while monitored)."""
+    revoked = (b.revoked.year, b.revoked.month) if b.revoked else None
+    months = [ym for ym in sorted(reported) if revoked is None or ym < revoked]
+    spells: list[dict] = []
+    for ym in months:
+        if spells and months_between(spells[-1]["months"][-1], ym) - 1 <= STALE:
+            spells[-1]["months"].append(ym)
+        else:
+            spells.append({"months": [ym]})
+    for spell, nxt in zip(spells, [*spells[1:], None], strict=True):
+        last = spell["months"][-1]
+        spell["next"] = nxt and nxt["months"][0]
+        silent = months_between(last, spell["next"] or add_months(AS_OF, 1)) - 1
+        stop = add_months(last, STALE + 1) if silent > STALE else None
+        spell["revoked"] = revoked if revoked and revoked > last else None
+        if spell["revoked"] and (stop is None or spell["revoked"] <= stop):
+            spell["end"], spell["reason"] = spell["revoked"], "consent_revoked"
+        else:
+            spell["end"], spell["reason"] = stop, stop and "stopped_reporting"
+    return spells
+
+
 def expected_episodes(
     metrics: dict[tuple[str, date], dict],
     open_months: int = OPEN_MONTHS,
@@ -218,50 +300,70 @@ def expected_episodes(
     by_org: dict[str, list[tuple[date, dict]]] = {}
     for (org, end), e in metrics.items():
         by_org.setdefault(org, []).append((end, e))
+    spells = {org: spells_of(BY_ORG[org], [e["_ym"] for _, e in m]) for org, m in by_org.items()}
     episodes = []
     for rule in read_rules():
         for org, months in by_org.items():
-            current, run = None, 0
-            for end, e in sorted(months, key=lambda x: x[0]):
-                value = e.get(rule["metric"])
-                if value is None:
-                    continue
-                c = rule["comparison"]
-                level = (
-                    2
-                    if past(value, c, rule["act_threshold"])
-                    else 1
-                    if past(value, c, rule["watch_threshold"])
-                    else 0
-                )
-                # hysteresis: open_months in a row past a threshold open, close_months in a
-                # row back inside close
-                run = run + 1 if bool(level) == (current is None) else 0
-                if current is None and run >= open_months:
-                    current = {"org": org, "flag": rule["flag"], "opened": end, "closed": None,
-                               "act": None, "opening_value": value}  # fmt: skip
-                    episodes.append(current)
-                    run = 0
-                if current is not None and level == 2 and current["act"] is None:
-                    current["act"] = end
-                if current is not None and run >= close_months:
-                    current["closed"] = end
-                    current = None
-                    run = 0
-    for org, months in by_org.items():
-        reported = sorted(e["_ym"] for _, e in months)
-        for this, nxt in zip(reported, [*reported[1:], None], strict=True):
-            silent = months_between(this, nxt) - 1 if nxt else months_between(this, AS_OF)
-            if silent > 2:
-                opened = month_end(add_months(this, 3))
-                episodes.append({"org": org, "flag": "stale_data", "opened": opened,
-                                 "closed": nxt and month_end(nxt), "act": opened,
-                                 "opening_value": float(silent)})  # fmt: skip
+            values = {e["_ym"]: e for _, e in months}
+            for spell in spells[org]:
+                current, run = None, 0
+                for ym in spell["months"]:
+                    end, e = month_end(ym), values[ym]
+                    value = e.get(rule["metric"])
+                    if value is None:
+                        continue
+                    c = rule["comparison"]
+                    severe = past(value, c, rule["severe_threshold"])
+                    level = (
+                        2
+                        if severe or past(value, c, rule["act_threshold"])
+                        else 1
+                        if past(value, c, rule["watch_threshold"])
+                        else 0
+                    )
+                    # hysteresis: open_months in a row past a threshold open, close_months in a
+                    # row back inside close; a month past the severe threshold opens at once
+                    run = run + 1 if bool(level) == (current is None) else 0
+                    if current is None and (run >= open_months or severe):
+                        current = {"org": org, "flag": rule["flag"], "opened": end,
+                                   "closed": None, "reason": None, "act": None,
+                                   "opening_value": value}  # fmt: skip
+                        episodes.append(current)
+                        run = 0
+                    if current is not None and level == 2 and current["act"] is None:
+                        current["act"] = end
+                    if current is not None and run >= close_months:
+                        current["closed"], current["reason"] = end, "back_inside"
+                        current = None
+                        run = 0
+                if current is not None and spell["end"]:
+                    # monitoring ended: the episode closes with it
+                    current["closed"], current["reason"] = month_end(spell["end"]), spell["reason"]
+    for org, org_spells in spells.items():
+        for spell in org_spells:
+            if spell["reason"] != "stopped_reporting":
+                continue
+            stop, lapse = spell["end"], add_months(spell["end"], LAPSE)
+            closed = reason = None
+            if spell["revoked"] and spell["revoked"] < lapse:
+                closed, reason = spell["revoked"], "consent_revoked"
+            elif spell["next"] and spell["next"] < lapse:
+                closed, reason = spell["next"], "reporting_resumed"
+            elif lapse <= AS_OF:
+                closed, reason = lapse, "lapsed"
+            opened = month_end(stop)
+            episodes.append({"org": org, "flag": "stale_data", "opened": opened,
+                             "closed": closed and month_end(closed), "reason": reason,
+                             "act": opened, "opening_value": float(STALE + 1)})  # fmt: skip
     for b in BORROWERS:
         if b.revoked:
+            revoked = (b.revoked.year, b.revoked.month)
+            lapsed = add_months(revoked, LAPSE) <= AS_OF
             episodes.append({"org": b.org, "flag": "consent_revoked",
-                             "opened": month_end((b.revoked.year, b.revoked.month)),
-                             "closed": None, "act": None, "opening_value": None})  # fmt: skip
+                             "opened": month_end(revoked),
+                             "closed": month_end(add_months(revoked, LAPSE)) if lapsed else None,
+                             "reason": "lapsed" if lapsed else None,
+                             "act": None, "opening_value": None})  # fmt: skip
     return episodes
 
 
@@ -322,6 +424,7 @@ def test_episodes_equal_python(warehouse, expected):
     for key, e in want.items():
         r = got[key]
         assert r["closed_month"] == e["closed"], key
+        assert r["closed_reason"] == e["reason"], key
         assert r["act_month"] == e["act"], key
         assert r["peak_severity"] == ("act" if e["act"] else "watch"), key
         assert same(r["opening_value"], e["opening_value"]), key
@@ -368,16 +471,19 @@ def test_events_are_openings_and_escalations(warehouse, expected):
 
 
 FLAG_PAIRS = {
+    "negative_equity": ("negative_equity", "healthy_thin_margin"),
     "low_equity_ratio": ("thin_equity", "healthy_thin_margin"),
     "revenue_decline_yoy": ("declining", "healthy"),
+    "revenue_drop_month_yoy": ("declining", "healthy"),
     "operating_loss_t12m": ("negative_equity", "healthy"),
-    "low_cash_cover": ("burning", "healthy"),
+    "margin_decline_yoy": ("negative_equity", "healthy"),
+    "liquidity_drain": ("burning", "healthy"),
     "short_cash_runway": ("burning", "healthy"),
     "low_interest_coverage": ("sliding", "healthy_thin_margin"),
     "high_leverage": ("leveraged", "healthy"),
     "payables_stretch": ("stretching", "healthy"),
+    "receivables_stretch": ("slow_payers", "healthy"),
     "public_duties_arrears": ("duties_arrears", "healthy"),
-    "altman_distress": ("negative_equity", "healthy_thin_margin"),
     "stale_data": ("stale_gap", "gappy"),
     "consent_revoked": ("revoked", "healthy"),
 }
@@ -481,7 +587,7 @@ def test_peer_distribution_and_position_equal_python(warehouse):
 def test_a_peer_relative_rule_fires_on_the_bottom_of_its_industry(tmp_path):
     """A rule a bank may add: equity ratio in the bottom decile of its industry (watch)."""
     rules = (SEEDS / "warning_rules.csv").read_text() + (
-        'peer_bottom_decile_equity,equity_ratio_peer_percentile,<,0.10,,"bottom decile"\n'
+        'peer_bottom_decile_equity,equity_ratio_peer_percentile,<,0.10,,,"bottom decile"\n'
     )
     path = tmp_path / "w.duckdb"
     with duckdb.connect(str(path)) as con:
@@ -503,39 +609,80 @@ def test_a_peer_relative_rule_fires_on_the_bottom_of_its_industry(tmp_path):
 # --- the portfolio ------------------------------------------------------------------------------
 
 
-def test_portfolio_month_counts_open_episodes(warehouse, expected):
+def test_portfolio_month_counts_open_episodes_over_the_monitored(warehouse, expected):
+    """Shares are over the borrowers monitored that month (consent held, a snapshot that month
+    or in the STALE months before it), not over every borrower that ever reported; a borrower
+    that stopped or revoked counts as out of sight while its stale_data or consent_revoked
+    episode is open."""
     months = expected_months()
     rows = fetch(warehouse, "select * from analytics.fct_portfolio_month")
     episodes = expected[1] + [
-        {"org": r["organization_number"], "opened": r["opened_month"],
+        {"org": r["organization_number"], "flag": r["flag"], "opened": r["opened_month"],
          "closed": r["closed_month"], "act": r["act_month"]}
         for r in fetch(warehouse, "select * from analytics.fct_warning_episodes "
                                   "where flag like 'covenant_%'")
     ]  # fmt: skip
+    reported: dict[str, list] = {}
+    for org, end in months:
+        reported.setdefault(org, []).append(months[(org, end)]["_ym"])
+    calendar = sorted({e["_ym"] for e in months.values()})
+    monitored = {
+        (org, month_end(ym))
+        for org, yms in reported.items()
+        for spell in spells_of(BY_ORG[org], yms)
+        for ym in calendar
+        if spell["months"][0] <= ym and (spell["end"] is None or ym < spell["end"])
+    }
+
+    def open_in(e, end, act_only=False):
+        return (
+            e["opened"] <= end
+            and (e["closed"] is None or e["closed"] > end)
+            and (not act_only or (e["act"] is not None and e["act"] <= end))
+        )
+
+    sight = {"stale_data", "consent_revoked"}
+    out_of_sight = {
+        (e["org"], month_end(ym))
+        for e in episodes
+        if e.get("flag") in sight
+        for ym in calendar
+        if open_in(e, month_end(ym))
+    } - monitored
+    assert any(org == BY_KEY["stopped"].org for org, _ in out_of_sight)
+    assert not any(org == BY_KEY["stopped"].org and end == month_end(AS_OF)
+                   for org, end in monitored)  # fmt: skip
+    groups = {(end, BY_ORG[org].nace_section) for org, end in {*months, *monitored, *out_of_sight}}
+    assert {(r["month_end"], r["nace_section"]) for r in rows} == groups
     for r in rows:
-        members = [org for (org, end) in months if end == r["month_end"]
-                   and BY_ORG[org].nace_section == r["nace_section"]]  # fmt: skip
         end = r["month_end"]
 
-        def under(org, act_only=False, end=end):
-            return any(
-                e["org"] == org and e["opened"] <= end
-                and (e["closed"] is None or e["closed"] > end)
-                and (not act_only or (e["act"] is not None and e["act"] <= end))
-                for e in episodes
-            )  # fmt: skip
+        def members(keys, end=end, section=r["nace_section"]):
+            return [o for o, m in keys if m == end and BY_ORG[o].nace_section == section]
 
-        assert r["borrowers"] == len(members)
-        assert r["borrowers_with_open_warning"] == sum(under(o) for o in members)
-        assert r["borrowers_on_watchlist"] == sum(under(o, True) for o in members)
-        assert same(r["share_with_open_warning"], r["borrowers_with_open_warning"] / len(members))
+        watched = members(monitored)
+
+        def under(org, act_only=False, end=end):
+            return any(e["org"] == org and open_in(e, end, act_only) for e in episodes)
+
+        assert r["borrowers"] == len(members(months))
+        assert r["borrowers_monitored"] == len(watched)
+        assert r["borrowers_with_open_warning"] == sum(under(o) for o in watched)
+        assert r["borrowers_on_watchlist"] == sum(under(o, True) for o in watched)
+        assert r["borrowers_out_of_sight"] == len(members(out_of_sight))
+        if watched:
+            assert same(r["share_with_open_warning"],
+                        r["borrowers_with_open_warning"] / len(watched))  # fmt: skip
+            assert same(r["share_on_watchlist"], r["borrowers_on_watchlist"] / len(watched))
+        else:
+            assert r["share_with_open_warning"] is None
 
 
 # --- bad rules and covenants --------------------------------------------------------------------
 
 
 def test_a_bad_rules_or_covenants_file_stops_the_build_one_line_per_bad_row(tmp_path):
-    rules = (SEEDS / "warning_rules.csv").read_text() + "typo,equity_ration,<,0.1,,x\n"
+    rules = (SEEDS / "warning_rules.csv").read_text() + "typo,equity_ration,<,0.1,,,x\n"
     covenants = [
         ["912345603", "equity_ratio", ">=", "0.2", "2025-01-01", ""],
         [BY_KEY["healthy"].org, "equity_ratio", ">=", "0.2", "2024-01-01", ""],

@@ -26,11 +26,21 @@ rolling as (
         sum(cost_of_goods_sold + other_operating_expenses) over {{ last_rows(12) }} as purchases_12,
         {{ count_in_last_months('operating_expenses', 12) }} as opex_months_12,
         avg(operating_expenses) over {{ last_rows(12) }} as opex_avg_12,
+        {{ count_in_last_months('cash_and_bank', 12) }} as cash_months_12,
+        {{ count_in_last_months('total_assets', 12) }} as assets_months_12,
+        avg(total_equity) over {{ last_rows(12) }} as equity_avg_12,
+        avg(total_assets) over {{ last_rows(12) }} as assets_avg_12,
+        avg(cash_and_bank) over {{ last_rows(12) }} as cash_avg_12,
+        avg(long_term_liabilities + other_short_term_liabilities - cash_and_bank)
+            over {{ last_rows(12) }} as nibd_avg_12,
+        {{ count_in_last_months('long_term_liabilities + other_short_term_liabilities - cash_and_bank', 12) }}
+            as nibd_months_12,
         {{ count_in_last_months('operating_result', 3) }} as months_3,
         {{ count_in_last_months('cash_and_bank', 3) }} as cash_months_3,
         avg(cash_and_bank) over {{ last_rows(3) }} as cash_avg_3,
         avg(operating_result + depreciation) over {{ last_rows(3) }} as ebitda_avg_3,
         avg(accounts_payable) over {{ last_rows(3) }} as accounts_payable_avg_3,
+        avg(accounts_receivable) over {{ last_rows(3) }} as accounts_receivable_avg_3,
         avg(public_duties_payable) over {{ last_rows(3) }} as public_duties_avg_3
     from snapshots
 ),
@@ -40,6 +50,8 @@ kpis as (
         organization_number,
         month_end,
         month_number,
+        -- revenue_month: the month's operating revenue (the base of revenue_change_month_yoy)
+        operating_revenue as revenue_month,
         case when months_12 = 12 then revenue_12 end as revenue_t12m,
         case when months_12 = 12 then ebitda_12 end as ebitda_t12m,
         case when months_12 = 12 then financial_expenses_12 end as financial_expenses_t12m,
@@ -82,6 +94,43 @@ kpis as (
             then cash_avg_3 / opex_avg_12
         end as cash_cover_months_smoothed,
 
+        -- cash_cover_months_t12m: the average cash and bank over the 12 months / the average
+        --   monthly operating expenses over the same months: cash cover through a whole year,
+        --   so a seasonal business's trough (and its peak) do not move it; null unless all 24
+        --   values are there and those expenses are above zero.
+        case when cash_months_12 = 12 and opex_months_12 = 12 and opex_avg_12 > 0
+            then cash_avg_12 / opex_avg_12
+        end as cash_cover_months_t12m,
+
+        -- cash_runway_months_t12m: for a borrower that lost money over the 12 months, cash and
+        --   bank / the average monthly EBITDA loss over those months (how many months the cash
+        --   lasts at a year's burn); null when the 12 months' EBITDA is zero or positive
+        --   (a seasonal business losing money only in its off-season) or unknown.
+        case when months_12 = 12 and ebitda_12 < 0 then cash_and_bank / (-ebitda_12 / 12) end
+            as cash_runway_months_t12m,
+
+        -- nibd_to_ebitda_t12m: the average net interest-bearing debt over the 12 months / EBITDA
+        --   over the same months (the debt through the year, not on the day the season's cash
+        --   peaks or bottoms); null unless all 12 months are there and that EBITDA is above 0.
+        case when months_12 = 12 and nibd_months_12 = 12 and ebitda_12 > 0
+            then nibd_avg_12 / ebitda_12
+        end as nibd_to_ebitda_t12m,
+
+        -- equity_ratio_t12m: the average total equity over the 12 months / the average total
+        --   assets over the same months (the year's equity ratio, past the season's swing in
+        --   assets and in equity); null unless all 12 months are there and those assets are
+        --   above zero.
+        case when assets_months_12 = 12 and assets_avg_12 > 0 then equity_avg_12 / assets_avg_12 end
+            as equity_ratio_t12m,
+
+        -- net_liquidity_months: cash and bank − other short-term liabilities (the NS 4102 line
+        --   that holds the drawn credit line), in months of the 12 months' average operating
+        --   expenses; negative for a borrower living on its credit line; null unless those
+        --   expenses are known and above zero. The base of net_liquidity_change_yoy.
+        case when opex_months_12 = 12 and opex_avg_12 > 0
+            then (cash_and_bank - other_short_term_liabilities) / opex_avg_12
+        end as net_liquidity_months,
+
         -- days_sales_outstanding: accounts receivable / operating revenue over the 12 months
         --   × 365; null unless that revenue is above zero.
         case when months_12 = 12 and revenue_12 > 0 then accounts_receivable / revenue_12 * 365 end
@@ -115,6 +164,13 @@ kpis as (
             then accounts_payable_avg_3 / purchases_12 * 365
         end as days_payables_3m,
 
+        -- days_sales_3m: the average accounts receivable over the 3 months / operating revenue
+        --   over the 12 months × 365 (smoothed over month-to-month timing); the base of
+        --   days_sales_change_yoy.
+        case when months_12 = 12 and months_3 = 3 and revenue_12 > 0
+            then accounts_receivable_avg_3 / revenue_12 * 365
+        end as days_sales_3m,
+
         -- public_duties_months: the average public duties payable (VAT, withholding tax,
         --   employer's contribution) over the 3 months, in months of operating revenue
         --   (/ (revenue over the 12 months / 12)); unpaid duties pile up before a failure.
@@ -130,7 +186,11 @@ year_ago as (
     select
         k.*,
         p.days_payables_3m as days_payables_3m_prior_year,
-        p.public_duties_months as public_duties_months_prior_year
+        p.public_duties_months as public_duties_months_prior_year,
+        p.revenue_month as revenue_month_prior_year,
+        p.days_sales_3m as days_sales_3m_prior_year,
+        p.net_liquidity_months as net_liquidity_months_prior_year,
+        p.operating_margin_t12m as operating_margin_t12m_prior_year
     from kpis as k
     left join kpis as p
         on p.organization_number = k.organization_number and p.month_number = k.month_number - 12
@@ -147,5 +207,25 @@ select
     --   (the same month of the two-month VAT term); null unless both known, the earlier above 0.
     case when public_duties_months_prior_year > 0
         then public_duties_months / public_duties_months_prior_year - 1
-    end as public_duties_change_yoy
+    end as public_duties_change_yoy,
+    -- revenue_change_month_yoy: the month's operating revenue / the same calendar month's a year
+    --   earlier − 1 (the same point of the season, so seasonality cancels out); null unless
+    --   both are known and the earlier one is above zero.
+    case when revenue_month_prior_year > 0
+        then revenue_month / revenue_month_prior_year - 1
+    end as revenue_change_month_yoy,
+    -- days_sales_change_yoy: days_sales_3m / its value 12 calendar months earlier − 1
+    --   (customers paying later: receivables outgrowing sales); null unless both are known and
+    --   the earlier one is above zero.
+    case when days_sales_3m_prior_year > 0
+        then days_sales_3m / days_sales_3m_prior_year - 1
+    end as days_sales_change_yoy,
+    -- net_liquidity_change_yoy: net_liquidity_months − its value 12 calendar months earlier
+    --   (the months of costs of liquidity gained or lost over the year, at the same point of
+    --   the season: cash spent, the credit line drawn); null unless both are known.
+    net_liquidity_months - net_liquidity_months_prior_year as net_liquidity_change_yoy,
+    -- operating_margin_change_yoy: operating_margin_t12m − its value 12 calendar months earlier
+    --   (percentage points of revenue lost or gained over a year; both whole years, so the
+    --   season is in neither); null unless both are known.
+    operating_margin_t12m - operating_margin_t12m_prior_year as operating_margin_change_yoy
 from year_ago

@@ -9,7 +9,8 @@
 {%- set known = symetrisk_credit_trends._known_metrics() -%}
 {%- set problems -%}
 with rules as (
-    select flag, metric, comparison, watch_threshold, act_threshold from {{ model }}
+    select flag, metric, comparison, watch_threshold, act_threshold, severe_threshold
+    from {{ model }}
 ),
 
 problems as (
@@ -46,6 +47,7 @@ problems as (
     from rules
     where (watch_threshold is not null and not {{ is_finite('watch_threshold') }})
         or (act_threshold is not null and not {{ is_finite('act_threshold') }})
+        or (severe_threshold is not null and not {{ is_finite('severe_threshold') }})
     union all
     select flag, 'act_threshold ' || cast(act_threshold as {{ dbt.type_string() }})
         || ' must be past watch_threshold ' || cast(watch_threshold as {{ dbt.type_string() }})
@@ -53,6 +55,15 @@ problems as (
     from rules
     where (comparison in ('<', '<=') and act_threshold > watch_threshold)
         or (comparison in ('>', '>=') and act_threshold < watch_threshold)
+    union all
+    select flag, 'severe_threshold ' || cast(severe_threshold as {{ dbt.type_string() }})
+        || ' must be at or past the act (or watch) threshold in the direction of '
+        || comparison as problem
+    from rules
+    where (comparison in ('<', '<=')
+            and severe_threshold > coalesce(act_threshold, watch_threshold))
+        or (comparison in ('>', '>=')
+            and severe_threshold < coalesce(act_threshold, watch_threshold))
 )
 
 select '(flag ' || coalesce(flag, 'null') || ')' as row_name, problem
@@ -154,6 +165,77 @@ inner join covenants as c on c.row_id = p.row_id
 order by row_name, p.problem
 {%- endset -%}
 {{ symetrisk_credit_trends.refuse_bad_rows(model, problems, 'covenants') }}
+{{ problems }}
+{% endtest %}
+
+{#- The bank's default history (the backtest's input): a valid organisation number, a date, at
+    most one default per borrower, a kind (optional) in lower-case letters, digits and _. -#}
+{% test defaults_are_valid(model) %}
+{%- set problems -%}
+with defaults as (
+    select
+        organization_number,
+        default_date,
+        kind,
+        row_number() over (order by organization_number, default_date, kind) as row_id,
+        case when length(organization_number) = 9
+            and translate(organization_number, '0123456789', '') = ''
+        then
+            -- brreg's mod-11 check digit (pipelines/orgnr.py): weights 3 2 7 6 5 4 3 2
+            mod(
+                {%- for weight in [3, 2, 7, 6, 5, 4, 3, 2] %}
+                {{ "+ " if not loop.first }}cast(substr(organization_number, {{ loop.index }}, 1) as {{ dbt.type_int() }}) * {{ weight }}
+                {%- endfor %}, 11)
+        end as remainder,
+        case when length(organization_number) = 9
+            and translate(organization_number, '0123456789', '') = ''
+        then cast(substr(organization_number, 9, 1) as {{ dbt.type_int() }})
+        end as last_digit
+    from {{ model }}
+),
+
+problems as (
+    select row_id, 'organization_number ' || {{ symetrisk_credit_trends._said('organization_number') }}
+        || case
+            when organization_number is null then ' is missing'
+            when length(organization_number) <> 9 then ' must have 9 digits'
+            when translate(organization_number, '0123456789', '') <> '' then ' must contain digits only'
+            else ' has a wrong check digit (brreg mod-11)'
+        end as problem
+    from defaults
+    where remainder is null
+        or remainder = 1
+        or last_digit <> case when remainder = 0 then 0 else 11 - remainder end
+    union all
+    select row_id, 'default_date is missing' as problem
+    from defaults
+    where default_date is null
+    union all
+    select row_id, 'kind ' || {{ symetrisk_credit_trends._said('kind') }}
+        || ' must be lower-case letters, digits and _' as problem
+    from defaults
+    where kind is not null
+        and translate(kind, 'abcdefghijklmnopqrstuvwxyz0123456789_', '') <> ''
+    union all
+    select later.row_id, 'organization_number ' || later.organization_number
+        || ' already has a default on ' || cast(earlier.default_date as {{ dbt.type_string() }})
+        || ' (one row per borrower: its first default)' as problem
+    from defaults as later
+    inner join defaults as earlier
+        on earlier.organization_number = later.organization_number
+        and earlier.row_id < later.row_id
+)
+
+select
+    '(organization_number ' || coalesce(d.organization_number, 'null')
+        || ', default_date ' || coalesce(cast(d.default_date as {{ dbt.type_string() }}), 'null')
+        || ')' as row_name,
+    p.problem
+from problems as p
+inner join defaults as d on d.row_id = p.row_id
+order by row_name, p.problem
+{%- endset -%}
+{{ symetrisk_credit_trends.refuse_bad_rows(model, problems, 'defaults') }}
 {{ problems }}
 {% endtest %}
 

@@ -147,12 +147,18 @@ def recompute(published: Path, defaults: list[tuple]) -> dict[tuple[str, str, st
     def under(org: str, flag: str, m: int) -> bool:
         return any(a <= m < b for a, b in intervals.get((org, flag), ()))
 
+    spell_starts: dict[tuple[str, str], list[int]] = {}
+
     def starts(org: str, flag: str) -> list[int]:
-        found = [a for a, _ in intervals.get((org, flag), ())]
-        lo = min(found, default=0)
-        return [
-            m for m in range(lo, newest + 1) if under(org, flag, m) and not under(org, flag, m - 1)
-        ]
+        """The months a spell of `flag` begins (under it, and not the month before)."""
+        if (org, flag) not in spell_starts:
+            lo = min((a for a, _ in intervals.get((org, flag), ())), default=newest + 1)
+            spell_starts[(org, flag)] = [
+                m
+                for m in range(lo, newest + 1)
+                if under(org, flag, m) and not under(org, flag, m - 1)
+            ]
+        return spell_starts[(org, flag)]
 
     defaulted = {o: month(d) for o, d, _ in defaults}
     kinds = {o: k or "unspecified" for o, _, k in defaults}

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test sandbox models docs notebook bench bench-quick backtest lint format clean
+.PHONY: run test sandbox models docs notebook bench bench-quick bench-scale backtest lint format clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ bench: $(STAMP)
 ## bench-quick: the same at 1,000 borrowers
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --borrowers 1000 --months 100
+
+## bench-scale: every step at a large portfolio (not in CI; an hour or more, some 20 GB of disk
+## at the default 100,000 borrowers x 100 months): make bench-scale BORROWERS=30000 MONTHS=100
+BORROWERS ?= 100000
+MONTHS ?= 100
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale --borrowers $(BORROWERS) --months $(MONTHS) $(SCALE_ARGS)
 
 ## backtest: `symetrisk backtest` on the sandbox's truth, exported as a bank's defaults file
 ## (1,000 borrowers x 36, 48 and 100 months on seeds 303, 404, 505, never used for tuning)

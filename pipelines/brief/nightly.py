@@ -18,10 +18,16 @@ def around_publish(
     publish: Callable[[], Any],
     report: bool = True,
     quiet: bool = False,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Record, publish (its exception is the caller's: the run fails), then brief and alerts.
     Returns the keys the `symetrisk-run` line adds. For a warehouse that is not a local DuckDB
-    file it only publishes. `quiet`: only errors and warnings are printed."""
+    file it only publishes. `quiet`: only errors and warnings are printed. `timings` gets the
+    seconds of the credit events, the brief and the alerts."""
+    import time
+
+    timings = {} if timings is None else timings
+    clock = time.perf_counter()
     say = _silent if quiet else print
     if not working or not published:
         publish()
@@ -44,12 +50,17 @@ def around_publish(
             print(f"credit events not recorded: {failure}", file=sys.stderr)
             return {"credit_recorded": 0}
         return {}
+    timings["credit"] = time.perf_counter() - clock
     line = ledger.credit_line(recorded)
     say(line, flush=True)
     publish()
     keys: dict[str, Any] = ledger.line_keys(recorded)
+    clock = time.perf_counter()
     brief = write_brief(published, quiet=quiet) if report else None
+    timings["brief"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     keys.update(send_alerts(working, run_id, line, brief, quiet=quiet))
+    timings["alerts"] = time.perf_counter() - clock
     return keys
 
 

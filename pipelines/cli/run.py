@@ -227,6 +227,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print only errors, warnings and the final `symetrisk-run` line (for cron)",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on failure")
+    # for bench.run: one `phases:` line with the seconds of each step of the run
+    parser.add_argument("--phase-times", action="store_true", help=argparse.SUPPRESS)
 
 
 @dataclass
@@ -333,9 +335,13 @@ def started_run(pipelines_dir: str) -> Any:
 def load_and_report(args: argparse.Namespace, record: Any = None) -> int:
     from pipelines.symetrisk import RunStats, stopping
     from pipelines.symetrisk.errors import SymetriskError
+    from pipelines.warehouse import publish as publishing
     from pipelines.warehouse import runs
     from pipelines.warehouse.runlock import busy_message
 
+    load_started = time.perf_counter()
+    PHASES.clear()  # a process may run more than once (bench.run --in-process, tests)
+    publishing.last_seed = None
     options, stats = options_from_args(args), RunStats()
     record = record or runs.RunRecord()
     stopping.clear()
@@ -386,6 +392,8 @@ def load_and_report(args: argparse.Namespace, record: Any = None) -> int:
         publish=None if models_failed else lambda: credit_step(args, result, record.run_id),
         ending=None if args.quiet else ending_line,
     )
+    if getattr(args, "phase_times", False):
+        print(phases_line(load_started), flush=True)
     if record.outcome == runs.FAILED:  # publishing failed
         return 1
     return 1 if models_failed else PARTIAL_EXIT if stats.failed else 0
@@ -515,6 +523,7 @@ def run_load(
         for note in shown_to(options, stats, stats.notes[shown_notes:]):
             print(note, file=out)
         seconds = time.monotonic() - started
+        PHASES["load"] = seconds
         result = LoadResult(
             stats=stats,
             seconds=seconds,
@@ -524,9 +533,11 @@ def run_load(
             sandbox_url=sandbox_url,
         )
         if options.models:
+            models_started = time.perf_counter()
             result.models_line = build_models_after_load(
                 pipeline, options.dataset, out if options.progress else None
             )
+            PHASES["models"] = time.perf_counter() - models_started
         result.working = duckdb_path(pipeline) if warehouse else None
         from pipelines.warehouse.prune import prune_loaded_packages
 
@@ -536,19 +547,42 @@ def run_load(
         return result
 
 
+PHASES: dict[str, float] = {}  # seconds of each step of this run, for --phase-times
+
+
 def credit_step(args: argparse.Namespace, result: LoadResult, run_id: str) -> dict[str, Any]:
     """Publish, with the credit events recorded before and the brief and alerts after
     (pipelines/brief/nightly.py); the keys it adds to the closing line."""
     from pipelines.brief.nightly import around_publish
 
+    def publish() -> None:
+        started = time.perf_counter()
+        published = publish_build(result)
+        PHASES["publish"] = time.perf_counter() - started
+        say_published(published, args)
+
     return around_publish(
         result.working,
         result.warehouse if result.working else None,
         run_id,
-        lambda: say_published(publish_build(result), args),
+        publish,
         report=not getattr(args, "no_report", False),
         quiet=getattr(args, "quiet", False),
+        timings=PHASES,
     )
+
+
+def phases_line(started: float) -> str:
+    """`phases: seed=... load=... models=... credit=... publish=... brief=... alerts=...
+    total=...` in seconds, for the steps this run took (the seed: the working file made anew
+    from the published build, pipelines/warehouse/publish.py)."""
+    from pipelines.warehouse import publish
+
+    times = dict(PHASES)
+    if publish.last_seed is not None:
+        times = {"seed": publish.last_seed.seconds, **times}
+    times["total"] = time.perf_counter() - started
+    return "phases: " + " ".join(f"{name}={seconds:.3f}" for name, seconds in times.items())
 
 
 def shown_to(options: LoadOptions, stats: Any, notes: list[str]) -> list[str]:

@@ -242,7 +242,8 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 
 def goal_row(name: str, pool: Pool) -> tuple[str, list[bool | None]]:
-    """One line of the goals table, and whether each goal is met (None: not measurable)."""
+    """One line of the goals table, and whether each goal is met (None: not measurable). A
+    missed goal's cell ends with ✗."""
     cells, met = [], []
     for kind in KINDS:
         lead = 1 if kind in SUDDEN else 6
@@ -259,6 +260,7 @@ def goal_row(name: str, pool: Pool) -> tuple[str, list[bool | None]]:
         value = pool.worst(key)
         cells.append(fmt(value))
         met.append(None if value is None else value <= limit)
+    cells = [f"{c} ✗" if m is False else c for c, m in zip(cells, met, strict=True)]
     missed = sum(m is False for m in met)
     verdict = (
         "all met"

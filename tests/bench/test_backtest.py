@@ -82,7 +82,9 @@ def test_runs_are_pooled_by_their_counts_and_goals_judged_per_kind():
     # gradual 70 % < 80 %, margin/squeeze/lost n/a, one-off 75 % < 80 %, alarms 15 % > 10 %,
     # worst month 36 % > 35 %, one flag 15 % <= 20 %, one section 40 % <= 50 %
     assert met == [False, None, None, None, False, False, False, True, True]
-    assert line.startswith("| all | 70.0% (10) | n/a (0) | n/a (0) | n/a (0) | 75.0% (4) | 15.0% |")
+    assert line.startswith(
+        "| all | 70.0% (10) ✗ | n/a (0) | n/a (0) | n/a (0) | 75.0% (4) ✗ | 15.0% ✗ | 36.0% ✗ |"
+    )
     assert line.endswith("| 4 missed, some n/a |")
 
 

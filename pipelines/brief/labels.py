@@ -79,6 +79,7 @@ METRICS = {
     "public_duties_months": ("public duties owed", "months"),
     "public_duties_change_yoy": ("public duties owed, change on the year", "pct"),
     "equity_ratio_t12m": ("equity ratio (12 months)", "pct"),
+    "equity_ratio_season_adjusted": ("equity ratio, past the season", "pct"),
     "cash_cover_months_t12m": ("cash cover (12 months)", "months"),
     "cash_runway_months_t12m": ("cash runway (12 months' burn)", "months"),
     "nibd_to_ebitda_t12m": ("net debt to EBITDA (12 months)", "x"),

@@ -50,6 +50,7 @@ METRICS = {
     "net_liquidity_change_yoy": "fct_borrower_kpis",
     "operating_margin_change_yoy": "fct_borrower_kpis",
     "equity_ratio_t12m": "fct_borrower_kpis",
+    "equity_ratio_season_adjusted": "fct_borrower_kpis",
     "equity_ratio_peer_percentile": "fct_borrower_peer_position",
     "operating_margin_peer_percentile": "fct_borrower_peer_position",
     "cash_cover_peer_percentile": "fct_borrower_peer_position",

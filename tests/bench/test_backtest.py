@@ -82,7 +82,9 @@ def test_runs_are_pooled_by_their_counts_and_goals_judged_per_kind():
     # gradual 70 % < 80 %, margin/squeeze/lost n/a, one-off 75 % < 80 %, alarms 15 % > 10 %,
     # worst month 36 % > 35 %, one flag 15 % <= 20 %, one section 40 % <= 50 %
     assert met == [False, None, None, None, False, False, False, True, True]
-    assert line.startswith("| all | 70.0% (10) | n/a (0) | n/a (0) | n/a (0) | 75.0% (4) | 15.0% |")
+    assert line.startswith(
+        "| all | 70.0% (10) ✗ | n/a (0) | n/a (0) | n/a (0) | 75.0% (4) ✗ | 15.0% ✗ | 36.0% ✗ |"
+    )
     assert line.endswith("| 4 missed, some n/a |")
 
 
@@ -105,7 +107,7 @@ def test_backtest_runs_at_toy_scale_and_ends_with_the_line_a_script_reads(tmp_pa
     # each run's table is the command's own, ending with its own greppable line
     assert run.stdout.count("\nrecall_6m=") == 3
     figures = json.loads(results.read_text())
-    assert figures["seeds"] == [3, 4] and figures["tuning_seeds"] == [7, 101, 202]
+    assert figures["seeds"] == [3, 4] and figures["tuning_seeds"] == [7, 11, 13, 101, 202]
     assert [(r["seed"], r["months"]) for r in figures["runs"]] == [(3, 48), (4, 48)]
     watch = figures["watchlist"]
 

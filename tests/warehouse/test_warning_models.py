@@ -62,6 +62,7 @@ NEW_KPIS = [
     "net_liquidity_change_yoy",
     "operating_margin_change_yoy",
     "equity_ratio_t12m",
+    "equity_ratio_season_adjusted",
 ]
 
 
@@ -217,6 +218,7 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
                 "net_liquidity_months": None
                 if div(1, opex_avg) is None
                 else (cash - line(ym, "other_short_term_liabilities")) / opex_avg,
+                "_equity_ratio": div(line(ym, "total_equity"), line(ym, "total_assets")),
                 "_ym": ym,
             }
             out[(b.org, month_end(ym))] = e
@@ -239,6 +241,18 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
             ):
                 before, now = prior.get(base), e[base]
                 e[name] = None if now is None or before is None else now - before
+            # the month's equity ratio, or the year's moved by the change on the same month a
+            # year before when that is higher (both known)
+            now, before, year = (
+                e["_equity_ratio"],
+                prior.get("_equity_ratio"),
+                e["equity_ratio_t12m"],
+            )
+            e["equity_ratio_season_adjusted"] = (
+                now
+                if now is None or before is None or year is None
+                else max(now, year + now - before)
+            )
     return out
 
 
@@ -480,7 +494,6 @@ FLAG_PAIRS = {
     "liquidity_drain": ("burning", "healthy"),
     "short_cash_runway": ("burning", "healthy"),
     "low_interest_coverage": ("sliding", "healthy_thin_margin"),
-    "high_leverage": ("leveraged", "healthy"),
     "payables_stretch": ("stretching", "healthy"),
     "receivables_stretch": ("slow_payers", "healthy"),
     "public_duties_arrears": ("duties_arrears", "healthy"),

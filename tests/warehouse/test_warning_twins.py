@@ -9,6 +9,9 @@ DuckDB file with the default rules of sql/seeds/warning_rules.csv:
 - a healthy hotel's off-season raises nothing, while its twin that loses money over the year is
   warned, and the same hotel under the rules of 0.1 (runway on three months' burn) was warned
   every winter;
+- a thin hotel whose equity dips below zero every winter raises negative equity only in its
+  first winter (its season not yet known), while on the month's equity ratio it did every
+  winter;
 - a one-off loss that wipes out the equity goes to act in the month it is booked (without the
   severe threshold: two months later);
 - a lost large customer is flagged within 2 months; a soft patch of the same company raises no
@@ -105,6 +108,17 @@ def portfolio() -> list[Borrower]:
             revenue=hotel_revenue,
             opex=lambda k: 760_000.0 + 0.25 * hotel_revenue(k) + (40_000.0 if k >= 12 else 0),
             retained0=2_000_000.0,
+            nace_section="I",
+        ),
+        # a thin, profitable hotel: its equity, positive over the year, dips below zero every
+        # winter and recovers every summer
+        Borrower(
+            "hotel_thin",
+            revenue=hotel_revenue,
+            opex=lambda k: 700_000.0 + 0.25 * hotel_revenue(k),
+            retained0=300_000.0,
+            fixed_assets=6_000_000.0,
+            long_term=7_000_000.0,
             nace_section="I",
         ),
         # a one-off loss (a claim, a called guarantee) larger than the equity, and the same
@@ -247,6 +261,32 @@ def test_the_hotel_was_warned_by_a_runway_on_three_months(tmp_path):
         con.close()
     assert runway["opened_month"].month in (12, 1, 2, 3)
     assert runway["closed_month"] is None
+
+
+def test_a_thin_hotels_winter_is_not_negative_equity(warehouse):
+    hotel = BY_KEY["hotel_thin"].org
+    sql = "select month_end, equity_ratio from analytics.fct_borrower_month"
+    months = fetch(warehouse, f"{sql} where organization_number = '{hotel}' order by month_end")
+    winters = {
+        year: [r["equity_ratio"] for r in months
+               if r["month_end"].year == year and r["month_end"].month in (2, 3, 4)]
+        for year in (2023, 2024, 2025)
+    }  # fmt: skip
+    assert all(w and max(w) < 0 for w in winters.values())  # below zero every winter
+    summers = [r["equity_ratio"] for r in months if r["month_end"].month in (7, 8, 9)]
+    assert summers and min(summers) > 0.05
+    # only the first winter, before a year of history tells the season
+    (first,) = episodes(warehouse, "hotel_thin", "negative_equity")
+    assert first["opened_month"] == date(2023, 1, 31) and first["closed_month"] is not None
+
+
+def test_the_thin_hotel_was_negative_equity_every_winter_on_the_months_ratio(tmp_path):
+    con = build(tmp_path, rules_with({"negative_equity": {"metric": "equity_ratio"}}))
+    try:
+        opened = [e["opened_month"] for e in episodes(con, "hotel_thin", "negative_equity")]
+    finally:
+        con.close()
+    assert [m.year for m in opened] == [2023, 2024, 2025]
 
 
 # --- severe events -------------------------------------------------------------------------

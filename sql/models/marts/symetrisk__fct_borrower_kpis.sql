@@ -123,6 +123,11 @@ kpis as (
         case when assets_months_12 = 12 and assets_avg_12 > 0 then equity_avg_12 / assets_avg_12 end
             as equity_ratio_t12m,
 
+        -- equity_ratio_month: total equity / total assets of the month (as fct_borrower_month's
+        --   equity_ratio); null unless those assets are above zero. The base of
+        --   equity_ratio_season_adjusted.
+        case when total_assets > 0 then total_equity / total_assets end as equity_ratio_month,
+
         -- net_liquidity_months: cash and bank − other short-term liabilities (the NS 4102 line
         --   that holds the drawn credit line), in months of the 12 months' average operating
         --   expenses; negative for a borrower living on its credit line; null unless those
@@ -190,7 +195,8 @@ year_ago as (
         p.revenue_month as revenue_month_prior_year,
         p.days_sales_3m as days_sales_3m_prior_year,
         p.net_liquidity_months as net_liquidity_months_prior_year,
-        p.operating_margin_t12m as operating_margin_t12m_prior_year
+        p.operating_margin_t12m as operating_margin_t12m_prior_year,
+        p.equity_ratio_month as equity_ratio_month_prior_year
     from kpis as k
     left join kpis as p
         on p.organization_number = k.organization_number and p.month_number = k.month_number - 12
@@ -227,5 +233,21 @@ select
     -- operating_margin_change_yoy: operating_margin_t12m − its value 12 calendar months earlier
     --   (percentage points of revenue lost or gained over a year; both whole years, so the
     --   season is in neither); null unless both are known.
-    operating_margin_t12m - operating_margin_t12m_prior_year as operating_margin_change_yoy
+    operating_margin_t12m - operating_margin_t12m_prior_year as operating_margin_change_yoy,
+    -- equity_ratio_season_adjusted: the month's equity ratio, unless the season explains it:
+    --   the higher of equity_ratio_month and equity_ratio_t12m + (equity_ratio_month − its
+    --   value 12 calendar months earlier), i.e. the year's equity ratio moved by what the
+    --   equity ratio gained or lost on the same point of the season a year before. Below zero
+    --   only when both are: the month's equity is negative, and not merely the season's low
+    --   (a hotel whose equity dips below zero every winter and recovers every summer). The
+    --   month's own ratio when the year before or the 12 months are not known (the first year).
+    case
+        when equity_ratio_month is null then null
+        when equity_ratio_month_prior_year is null or equity_ratio_t12m is null
+        then equity_ratio_month
+        else greatest(
+            equity_ratio_month,
+            equity_ratio_t12m + equity_ratio_month - equity_ratio_month_prior_year
+        )
+    end as equity_ratio_season_adjusted
 from year_ago

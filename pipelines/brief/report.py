@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -237,47 +238,72 @@ def score_moves(con: Any, run_id: str | None) -> dict[str, Any] | None:
     return {"newest": newest, "matrix": dict(matrix)}
 
 
-def borrower_series(con: Any, org: str) -> list[dict[str, Any]]:
-    return _rows(
-        con,
-        f"""select month_end, revenue_t12m, operating_revenue, ebitda_margin_t12m, equity_ratio,
-            altman_z from {MARTS}.fct_borrower_month where organization_number = ?
-        order by month_end""",
-        [org],
-    )
+@dataclass
+class PageData:
+    """What the borrower pages show, read once for the whole watchlist: one query per table
+    instead of one per borrower, which scanned the whole mart each time (the brief grew with
+    the square of the portfolio: 234 s at 100,000 borrowers, against 9-11 s at 10,000)."""
+
+    series: dict[str, list[dict[str, Any]]]
+    episodes: dict[str, list[dict[str, Any]]]
+    bands: dict[str, list[tuple[dt.date, float, float]]]  # equity ratio, by NACE section
+    covenants: dict[str, dict[str, list[dict[str, Any]]]]
 
 
-def peer_band(con: Any, org: str, metric: str) -> list[tuple[dt.date, float, float]]:
-    rows = con.execute(
-        f"""select p.month_end, p.p25, p.p75 from {MARTS}.fct_peer_month as p
-        join {MARTS}.dim_borrower as d on d.nace_section = p.nace_section
-        where d.organization_number = ? and p.metric = ? order by p.month_end""",
-        [org, metric],
-    ).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
-def all_episodes(con: Any, org: str) -> list[dict[str, Any]]:
-    return _rows(
-        con,
-        f"""select * from {MARTS}.fct_warning_episodes where organization_number = ?
-        order by opened_month, flag""",
-        [org],
-    )
-
-
-def covenant_series(con: Any, org: str) -> dict[str, list[dict[str, Any]]]:
-    rows = _rows(
-        con,
-        f"""select metric, comparison, threshold, month_end, value, headroom, breached
-        from {MARTS}.fct_covenant_tests where organization_number = ?
-        order by metric, month_end""",
-        [org],
-    )
-    by_metric: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def _grouped(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        by_metric[row["metric"]].append(row)
-    return dict(by_metric)
+        groups[row[key]].append(row)
+    return dict(groups)
+
+
+def page_data(con: Any, orgs: list[str]) -> PageData:
+    """The borrower series, all episodes, peer bands and covenant headroom of `orgs`, in the
+    order each page draws them. No watchlist, no query (a credit scorer's warehouse has no
+    peer marts)."""
+    if not orgs:
+        return PageData({}, {}, {}, {})
+    chosen = "organization_number in (select unnest(?::varchar[]))"
+    series = _rows(
+        con,
+        f"""select organization_number, month_end, revenue_t12m, operating_revenue,
+            ebitda_margin_t12m, equity_ratio, altman_z from {MARTS}.fct_borrower_month
+        where {chosen} order by organization_number, month_end""",
+        [orgs],
+    )
+    episodes = _rows(
+        con,
+        f"""select * from {MARTS}.fct_warning_episodes where {chosen}
+        order by organization_number, opened_month, flag""",
+        [orgs],
+    )
+    bands: dict[str, list[tuple[dt.date, float, float]]] = defaultdict(list)
+    for section, month_end, p25, p75 in con.execute(
+        f"""select p.nace_section, p.month_end, p.p25, p.p75 from {MARTS}.fct_peer_month as p
+        where p.metric = 'equity_ratio' and p.nace_section in (
+            select nace_section from {MARTS}.dim_borrower where {chosen})
+        order by p.nace_section, p.month_end""",
+        [orgs],
+    ).fetchall():
+        bands[section].append((month_end, p25, p75))
+    covenant_rows = _rows(
+        con,
+        f"""select organization_number, metric, comparison, threshold, month_end, value,
+            headroom, breached
+        from {MARTS}.fct_covenant_tests where {chosen}
+        order by organization_number, metric, month_end""",
+        [orgs],
+    )
+    covenants = {
+        org: _grouped(rows, "metric")
+        for org, rows in _grouped(covenant_rows, "organization_number").items()
+    }
+    return PageData(
+        series=_grouped(series, "organization_number"),
+        episodes=_grouped(episodes, "organization_number"),
+        bands=dict(bands),
+        covenants=covenants,
+    )
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -442,10 +468,10 @@ def _legend(colors: dict[str, str]) -> str:
     return f"<div class='legend'>{items}</div>"
 
 
-def borrower_page(con: Any, row: dict[str, Any], opened: list[dict], as_of: dt.date) -> str:
+def borrower_page(row: dict[str, Any], opened: list[dict], as_of: dt.date, data: PageData) -> str:
     org = row["organization_number"]
-    series = borrower_series(con, org)
-    episodes = all_episodes(con, org)
+    series = data.series.get(org, [])
+    episodes = data.episodes.get(org, [])
     colors = charts.colors_for([labels.flag_name(e["flag"]) for e in episodes])
     spans = [
         charts.Span(e["opened_month"], e["closed_month"], labels.flag_name(e["flag"]),
@@ -496,7 +522,7 @@ def borrower_page(con: Any, row: dict[str, Any], opened: list[dict], as_of: dt.d
             fine=lambda v: labels.pct(v, 1),
             title="Equity ratio, with the middle half of its industry's peers (shaded)",
             spans=shown,
-            band=[b for b in peer_band(con, org, "equity_ratio") if first <= b[0] <= last],
+            band=[b for b in data.bands.get(row["nace_section"], []) if first <= b[0] <= last],
             band_label="peers' 25th to 75th percentile",
         ),
         charts.line_chart(
@@ -508,7 +534,7 @@ def borrower_page(con: Any, row: dict[str, Any], opened: list[dict], as_of: dt.d
         ),
         charts.timeline(shown, first, last),
     ]
-    covenants = covenant_series(con, org)
+    covenants = data.covenants.get(org, {})
     if covenants:
         parts.append("<h2>Covenants: headroom</h2>")
         parts.append(
@@ -629,8 +655,9 @@ def render(con: Any, generated: dt.datetime | None = None, run_id: str | None = 
         _scores_section(score_moves(con, run_id)),
         "</section>",
     ]
+    data = page_data(con, [row["organization_number"] for row in wl])
     pages = [
-        borrower_page(con, row, flags.get(row["organization_number"], []), as_of) for row in wl
+        borrower_page(row, flags.get(row["organization_number"], []), as_of, data) for row in wl
     ]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

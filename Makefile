@@ -53,7 +53,7 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --borrowers 1000 --months 100
 
-## bench-scale: every step at a large portfolio (not in CI; an hour or more, some 20 GB of disk
+## bench-scale: every step at a large portfolio (not in CI; 33 min with SCALE_ARGS=--no-floor, some 20 GB of disk
 ## at the default 100,000 borrowers x 100 months): make bench-scale BORROWERS=30000 MONTHS=100
 BORROWERS ?= 100000
 MONTHS ?= 100

@@ -135,3 +135,54 @@ def test_the_brief_prints_to_pdf_one_page_per_borrower_at_least(brief, tmp_path)
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     sections = brief.read_text(encoding="utf-8").count("<section class='page'")
     assert pages >= sections
+
+
+def test_the_pages_read_for_the_whole_watchlist_equal_each_borrowers_own_rows(brief):
+    """`page_data` reads each mart once for the watchlist; per borrower it must hold exactly
+    the rows a query for that borrower alone returns, in the same order."""
+    import duckdb
+
+    from pipelines.brief import report
+
+    with duckdb.connect(str(brief.parent.parent / "bank.duckdb"), read_only=True) as con:
+        orgs = [r["organization_number"] for r in report.watchlist(con, report.latest_run(con))]
+        assert len(orgs) >= 2
+        data = report.page_data(con, orgs)
+        marts = report.MARTS
+        for org in orgs:
+            own = con.execute(
+                f"select month_end, equity_ratio from {marts}.fct_borrower_month "
+                "where organization_number = ? order by month_end",
+                [org],
+            ).fetchall()
+            assert [(s["month_end"], s["equity_ratio"]) for s in data.series[org]] == own
+            flags = con.execute(
+                f"select flag, opened_month from {marts}.fct_warning_episodes "
+                "where organization_number = ? order by opened_month, flag",
+                [org],
+            ).fetchall()
+            assert [(e["flag"], e["opened_month"]) for e in data.episodes.get(org, [])] == flags
+            tests = con.execute(
+                f"select metric, month_end, headroom from {marts}.fct_covenant_tests "
+                "where organization_number = ? order by metric, month_end",
+                [org],
+            ).fetchall()
+            got = [
+                (m, r["month_end"], r["headroom"])
+                for m, rows in data.covenants.get(org, {}).items()
+                for r in rows
+            ]
+            assert got == tests
+            band = con.execute(
+                f"select p.month_end, p.p25, p.p75 from {marts}.fct_peer_month as p "
+                f"join {marts}.dim_borrower as d on d.nace_section = p.nace_section "
+                "where d.organization_number = ? and p.metric = 'equity_ratio' "
+                "order by p.month_end",
+                [org],
+            ).fetchall()
+            section = con.execute(
+                f"select nace_section from {marts}.dim_borrower where organization_number = ?",
+                [org],
+            ).fetchone()[0]
+            assert data.bands.get(section, []) == band
+    assert report.page_data(None, []) == report.PageData({}, {}, {}, {})

@@ -412,6 +412,30 @@ def load_command(args: argparse.Namespace) -> list[str]:
     return load + ["--concurrency", str(args.concurrency)]
 
 
+def nightly_run(
+    label: str,
+    concurrency: int,
+    env: dict[str, str],
+    work: Path,
+    base: str,
+    server: psutil.Process,
+    warehouse: Path,
+    snapshots_before: int,
+    advance_timeout: int,
+) -> dict:
+    """One month later, a whole `symetrisk run` measured with its `phases:` line, and the
+    snapshots it added over `snapshots_before` (make bench and make bench-scale alike)."""
+    requests.post(f"{base}/sandbox/advance-month", timeout=advance_timeout).raise_for_status()
+    nightly = measure(
+        label,
+        [str(BIN / "symetrisk"), "run", "--concurrency", str(concurrency), "--phase-times"],
+        env, work, base, server,
+    )  # fmt: skip
+    nightly["phases"] = phases(nightly.pop("output"))
+    nightly["snapshots"] = snapshot_count(warehouse) - snapshots_before
+    return nightly
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--borrowers", type=int, default=10_000)
@@ -500,16 +524,11 @@ def main(argv: list[str] | None = None) -> int:
             models_next["snapshots"] = models["snapshots"]
 
         # the whole nightly run as a bank schedules it, one more month later
-        requests.post(f"{base}/sandbox/advance-month", timeout=120).raise_for_status()
-        nightly = measure(
+        nightly = nightly_run(
             "ours: the nightly run (`symetrisk run`: load, models, publish, brief; one more "
             "month later)",
-            [str(BIN / "symetrisk"), "run", "--concurrency", str(args.concurrency),
-             "--phase-times"],
-            env, work, base, server,
+            args.concurrency, env, work, base, server, warehouse, models["snapshots"], 120,
         )  # fmt: skip
-        nightly["phases"] = phases(nightly.pop("output"))
-        nightly["snapshots"] = snapshot_count(warehouse) - models["snapshots"]
         published_mb = warehouse.stat().st_size / 1e6
     finally:
         sandbox_process.terminate()

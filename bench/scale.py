@@ -36,8 +36,8 @@ from bench.run import (
     incremental_floor,
     load_command,
     measure,
+    nightly_run,
     nightly_table,
-    phases,
     snapshot_count,
     start,
     state_size,
@@ -181,15 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         models["snapshots"] = snapshot_count(warehouse)
         rows.append(models)
 
-        requests.post(f"{base}/sandbox/advance-month", timeout=600).raise_for_status()
-        nightly = measure(
+        nightly = nightly_run(
             "ours: the nightly run (`symetrisk run`, one more month later)",
-            [str(BIN / "symetrisk"), "run", "--concurrency", str(args.concurrency),
-             "--phase-times"],
-            env, work, base, server,
+            args.concurrency, env, work, base, server, warehouse, models["snapshots"], 600,
         )  # fmt: skip
-        nightly["phases"] = phases(nightly.pop("output"))
-        nightly["snapshots"] = snapshot_count(warehouse) - models["snapshots"]
         rows.append(nightly)
         memory["sandbox_end_mb"] = rss_mb(server)
     finally:

@@ -4,7 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PYTEST_ARGS ?= -n auto
+# two workers per core, as many tests wait on a server, a timeout or a subprocess; a test file
+# stays on one worker, so its module-wide fixtures (a built warehouse, a server) are made once
+PYTEST_ARGS ?= -n $(shell $(PYTHON) -c "import os; print(2 * (os.cpu_count() or 1))") --dist loadfile
 
 .PHONY: run test sandbox models docs notebook bench bench-quick bench-scale backtest lint format clean
 
@@ -18,8 +20,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/symetrisk run
 
-## test: the whole test suite on every core (exit code 5, "no tests collected", counts as a
-## failure). PYTEST_ARGS replaces the default "-n auto": make test PYTEST_ARGS="-n 0 -x"
+## test: the whole test suite, two workers per core (exit code 5, "no tests collected", counts
+## as a failure). PYTEST_ARGS replaces the default: make test PYTEST_ARGS="-n 0 -x"
 test: $(STAMP)
 	$(BIN)/ruff check pipelines tests bench
 	$(BIN)/ruff format --check pipelines tests bench

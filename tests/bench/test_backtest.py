@@ -88,6 +88,7 @@ def test_runs_are_pooled_by_their_counts_and_goals_judged_per_kind():
     assert line.endswith("| 4 missed, some n/a |")
 
 
+@pytest.mark.slow
 def test_backtest_runs_at_toy_scale_and_ends_with_the_line_a_script_reads(tmp_path):
     results = tmp_path / "backtest.json"
     run = subprocess.run(

@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from bench import run as bench_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,6 +17,7 @@ LAST = (
 )
 
 
+@pytest.mark.slow
 def test_bench_runs_every_step_and_reports_the_figures(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     results = tmp_path / "latest.json"

@@ -88,6 +88,7 @@ def test_wrong_token_url_names_the_token_url_setting(clean_env, capsys, monkeypa
     assert "demo-bank-secret" not in err + out
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_configured_api_loads_and_builds_models(clean_env, capsys, monkeypatch, server):
     use_api(monkeypatch, server.base_url)

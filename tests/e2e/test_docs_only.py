@@ -110,6 +110,7 @@ def test_no_role_credit_scorer_is_inferred_from_its_debtor_list(tmp_path):
         assert not any("HTTP 403" in n for n in stats.notes), stats.notes
 
 
+@pytest.mark.slow
 def test_docs_only_models_build_and_find_revisions(monkeypatch, capsys, clean_env):
     """The marts build from a docs-only load (no updated_at anywhere), revisions included."""
     import duckdb

@@ -26,6 +26,7 @@ ALL_FAULTS = {
 FAST = {"backoff_factor": 0.05, "max_attempts": 10}
 
 
+@pytest.mark.slow
 def test_every_fault_at_once_full_then_incremental_equal_a_clean_run(tmp_path):
     clean, faulty = tmp_path / "clean", tmp_path / "faulty"
     seen = {"429": 0, "5xx": 0, "broken": 0, "unanswered": 0}

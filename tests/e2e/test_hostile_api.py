@@ -2,7 +2,7 @@
 against a real HTTP server that relays the real sandbox and changes its answers (hostile_api.py).
 
 Each fault must end in bounded time (the process is killed past a bound, which fails the test on
-its exit code), with peak RSS under 1.5 GB (the process's own ru_maxrss), one line naming the
+its exit code), with peak RSS under 1.5 GB (the process's own VmHWM), one line naming the
 limit, no traceback, and either the published file unchanged (the run failed) or a partial run
 that skipped the one borrower and kept its old rows and state."""
 
@@ -23,6 +23,7 @@ from .hostile_api import BAD_ORGS, hostile_api, symetrisk
 pytestmark = pytest.mark.e2e
 
 PEAK_RSS = 1.5e9
+LEAST_RSS = 50e6  # a Python process with dlt loaded: a reading below it was no reading
 DATASET = "symetrisk_raw"
 
 
@@ -88,7 +89,7 @@ def state_of(work: Path, org: str) -> dict:
 
 
 def assert_clean(done, limit_text: str) -> None:
-    assert done.peak_rss < PEAK_RSS, done.peak_rss
+    assert LEAST_RSS < done.peak_rss < PEAK_RSS, done.peak_rss
     assert "Traceback" not in done.stdout + done.stderr
     # one line on stderr (stdout's closing record repeats the run's error as a log field)
     lines = [line for line in done.stderr.splitlines() if limit_text in line]
@@ -139,6 +140,7 @@ def test_a_body_that_never_ends_is_cut_off_at_the_cap_not_read_on(work, world):
     assert relay.bytes_sent < 64e6, relay.bytes_sent
 
 
+@pytest.mark.slow
 def test_a_list_that_claims_a_trillion_items_stops_at_the_page_limit(work, world):
     _, relay, _ = world
     published = digest(work / "warehouse.duckdb")
@@ -161,7 +163,7 @@ def test_bad_organisation_numbers_from_the_api_are_skipped_and_never_reach_a_pat
     done = symetrisk(relay, work)
     asked = relay.paths[before:]
     assert done.returncode == PARTIAL_EXIT, done.stdout + done.stderr
-    assert done.peak_rss < PEAK_RSS and "Traceback" not in done.stderr
+    assert LEAST_RSS < done.peak_rss < PEAK_RSS and "Traceback" not in done.stderr
     skipped = [line for line in done.stderr.splitlines() if line.startswith("relationships: ")]
     for org in BAD_ORGS:
         assert len([line for line in skipped if repr(org) in line]) == 1, (org, done.stderr)
@@ -180,7 +182,7 @@ def test_a_token_said_to_expire_at_once_is_used_for_a_minute(work, world):
     done = symetrisk(relay, work)
     api_calls = [p for p in relay.paths[before:] if p.startswith("/api/v1/")]
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.peak_rss < PEAK_RSS and "Traceback" not in done.stderr
+    assert LEAST_RSS < done.peak_rss < PEAK_RSS and "Traceback" not in done.stderr
     assert len(api_calls) > 10
     # a run of this size takes well under a minute: one token (one more if it ran long)
     assert relay.token_requests - before_tokens <= 2, relay.token_requests - before_tokens

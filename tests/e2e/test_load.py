@@ -183,6 +183,7 @@ def test_revoked_borrower_keeps_its_history(tmp_path):
         assert current == [(settings.REVOKED,)]
 
 
+@pytest.mark.slow
 def test_token_expiring_mid_run_still_loads_everything(tmp_path):
     with sandbox(token_ttl=2, latency_ms=40) as sb:
         api = Api(sb)

@@ -40,6 +40,7 @@ def test_notebook_reads_only_the_marts():
     assert "read_only=True" in (ROOT / "pipelines" / "warehouse" / "readers.py").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_notebook_runs_top_to_bottom_on_a_fresh_sandbox_warehouse(tmp_path, monkeypatch):
     warehouse = tmp_path / "warehouse.duckdb"

@@ -88,6 +88,7 @@ def key(row: dict) -> tuple:
     return tuple(str(row[c]) for c in sorted(row) if c != "details")
 
 
+@pytest.mark.slow
 def test_duckdb_and_postgres_build_the_same_marts_and_the_cli_works_without_printing_secrets(
     tmp_path, postgres
 ):

@@ -78,6 +78,7 @@ def counts(database: Path) -> tuple[int, ...]:
         return tuple(con.execute(COUNTS).fetchone())
 
 
+@pytest.mark.slow
 def test_a_held_reader_and_a_20ms_poller_never_fail_and_see_whole_builds(tmp_path):
     published = tmp_path / "warehouse.duckdb"
     with sandbox(**SIZE) as sb:
@@ -133,6 +134,7 @@ def test_a_held_reader_and_a_20ms_poller_never_fail_and_see_whole_builds(tmp_pat
     assert not wal_path(published).exists()
 
 
+@pytest.mark.slow
 def test_first_run_after_an_upgrade_starts_from_the_published_file_and_its_log(tmp_path):
     """Before this design the loader wrote the published file itself, and left dlt's state and
     sometimes a write-ahead log there. The first run seeds its working file from both, loads

@@ -21,6 +21,7 @@ SECRET = "demo-bank-secret"
 DEBUG = {"RUNTIME__LOG_LEVEL": "DEBUG"}
 
 
+@pytest.mark.slow
 def test_no_secret_or_token_in_output_logs_errors_warehouse_or_working_dir(tmp_path):
     outputs: list[str] = []
     with sandbox(borrowers=8, months=12) as sb:

@@ -16,6 +16,8 @@ from pipelines.sandbox.calibration import FAILURE_KINDS, SUDDEN_KINDS
 from pipelines.sandbox.portfolio import Portfolio
 from pipelines.sandbox.tenants import OrgNumbers
 
+pytestmark = pytest.mark.slow
+
 SEED, BORROWERS, MONTHS, AS_OF = 13, 2500, 100, date(2026, 10, 31)
 
 

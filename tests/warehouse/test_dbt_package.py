@@ -113,6 +113,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_a_bank_project_with_our_names_builds_and_a_misspelled_metric_stops_it(
     tmp_path, monkeypatch
 ):
@@ -335,6 +336,7 @@ def test_the_package_version_and_dbt_range_are_the_ones_released_and_tested():
     assert bank["profile"] != project["profile"] and "flags" in bank
 
 
+@pytest.mark.slow
 def test_models_select_and_the_docs_site_take_the_names_readers_use(tmp_path):
     """`symetrisk models --select +fct_borrower_month` selects by the relation's name, the report
     names what it built so, and `make docs` (models --docs) opens on our overview page."""

@@ -28,6 +28,8 @@ from pipelines.accounts import BALANCE_LINES, INCOME_LINES
 from pipelines.symetrisk import contract
 from pipelines.warehouse import dbt_build
 
+pytestmark = pytest.mark.slow
+
 INCOME = list(INCOME_LINES)
 BALANCE = list(BALANCE_LINES)
 UTC = timezone.utc

@@ -33,6 +33,8 @@ from tests.warehouse.test_models import (
     write_raw,
 )
 
+pytestmark = pytest.mark.slow
+
 SEEDS = dbt_build.PROJECT_DIR / "seeds"
 VARS = yaml.safe_load((dbt_build.PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
 OPEN_MONTHS, CLOSE_MONTHS = VARS["warning_open_months"], VARS["warning_close_months"]

@@ -40,6 +40,8 @@ from tests.warehouse.test_models import (
 )
 from tests.warehouse.test_warning_models import LAPSE, SEEDS, STALE, project_with_covenants
 
+pytestmark = pytest.mark.slow
+
 UTC = timezone.utc
 FIRST = (2023, 1)
 EVENT = 24  # k of the month a sudden event is booked: January 2025

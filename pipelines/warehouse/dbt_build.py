@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -46,15 +47,22 @@ class Target:
     secret: str | None = None
 
 
+# DuckDB's memory_limit for the model build. Without one DuckDB keeps up to 80 % of the
+# machine's memory: 11 GB at 100,000 borrowers x 100 months, where 3 GB (spilling to the
+# file's .tmp directory) peaked at 3.5 GB for 4 % more time (docs/benchmarks.md).
+MEMORY_SETTING = "SYMETRISK_MODELS_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
 def duckdb_target(path: str | os.PathLike[str], schema: str = SCHEMA) -> Target:
     database = str(path)
     # One model at a time: DuckDB runs each statement on every core already (two dbt threads
     # were about 10 % faster at 1M snapshots, with 300 MB more peak memory and two writers in
-    # one file: not worth it). No memory_limit (the loader's merge needs one, the models do
-    # not: measured 3x slower with 768 MB).
+    # one file: not worth it).
     output: dict[str, Any] = {"type": "duckdb", "path": database, "schema": schema, "threads": 1}
     if not database.startswith(("md:", "motherduck:")) and database != ":memory:":
-        output["settings"] = {"preserve_insertion_order": False}
+        limit = os.environ.get(MEMORY_SETTING) or DEFAULT_MEMORY_LIMIT
+        output["settings"] = {"preserve_insertion_order": False, "memory_limit": limit}
     return Target("duckdb", output, database)
 
 
@@ -204,8 +212,7 @@ def invoke(
 
     from pipelines.no_phone_home import dbt_opted_in
 
-    args = [
-        *command,
+    common = [
         "--project-dir",
         str(project_dir),
         "--profiles-dir",
@@ -224,12 +231,71 @@ def invoke(
         "--no-version-check",
     ]
     if not dbt_opted_in():  # pipelines/no_phone_home.py
-        args.append("--no-send-anonymous-usage-stats")
+        common.append("--no-send-anonymous-usage-stats")
     with _profile(target, work):
         try:
-            return dbtRunner(callbacks=callbacks or []).invoke(args)
+            parses = command[0] in ("parse", "deps", "debug", "clean")  # no manifest to reuse
+            manifest = None if parses else _parsed(target, common, raw_schema, project_dir)
+            return dbtRunner(manifest=manifest, callbacks=callbacks or []).invoke(command + common)
         finally:
             _release_duckdb()
+
+
+# The parsed project, per (project files, adapter, database name, vars), for the commands that
+# follow in this process: dbt's own parse cache on disk starts cold whenever the warehouse's path
+# changes (it hashes the connection), as it does for nearly every build of the test suite.
+_MANIFESTS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_KEEP_MANIFESTS = 4
+
+
+def _parsed(target: Target, common: list[str], raw_schema: str, project_dir: Path) -> Any:
+    """The manifest of `dbt parse` for this project and target, parsed once per process; None
+    when the parse fails (the command itself then reports why)."""
+    from dbt.cli.main import dbtRunner
+
+    key = (_fingerprint(project_dir), _connection_key(target), raw_schema)
+    manifest = _MANIFESTS.get(key)
+    # the environment variables the project reads (env_var() in a model) as parsed
+    if manifest is not None and all(os.environ.get(k) == v for k, v in manifest.env_vars.items()):
+        _MANIFESTS.move_to_end(key)
+        return manifest
+    result = dbtRunner().invoke(["parse", "--no-write-json", *common])
+    if not result.success or result.result is None:
+        return None
+    _MANIFESTS[key] = result.result
+    while len(_MANIFESTS) > _KEEP_MANIFESTS:
+        _MANIFESTS.popitem(last=False)
+    return result.result
+
+
+def _connection_key(target: Target) -> str:
+    """The profile output as parsing sees it: a DuckDB file by its database name (the file's
+    stem, which the models' relations carry), not by the directory it lies in."""
+    output = dict(target.output)
+    if target.kind == "duckdb" and "://" not in str(output.get("path", "")):
+        output["path"] = Path(str(output["path"])).stem
+    return yaml.safe_dump(output, sort_keys=True)
+
+
+def _fingerprint(project_dir: Path) -> tuple[Any, ...]:
+    """Every file of the project (installed packages included, dbt's output excluded) by path,
+    size and modification time: an edited model or seed means a new parse."""
+    root = project_dir.resolve()
+    files = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in NOT_PARSED or path.suffix in (".duckdb", ".wal"):
+            continue
+        try:
+            if path.is_file():
+                stat = path.stat()
+                files.append((str(relative), stat.st_size, stat.st_mtime_ns))
+        except OSError:  # gone while we looked: the key is new either way
+            files.append((str(relative), -1, -1))
+    return (str(root), *files)
+
+
+NOT_PARSED = ("target", "logs", "integration_tests")  # beside the project, not part of it
 
 
 def _release_duckdb() -> None:

@@ -54,6 +54,7 @@ def test_models_command_prints_one_summary_and_releases_the_file(tmp_path, capsy
         assert con.execute("select count(*) from analytics.fct_borrower_month").fetchone() == (0,)
 
 
+@pytest.mark.slow
 def test_formula_unit_tests_pass_and_catch_a_broken_formula(tmp_path, project):
     """The builds of `run` and `models` leave the unit tests out (dbt's advice for production);
     here they run, and a broken formula fails its own."""
@@ -106,6 +107,16 @@ def test_a_model_failure_in_the_command_is_one_error_line_and_exit_1(tmp_path, c
     assert "Catalog Error" in err and "Traceback" not in err
 
 
+def test_the_model_build_has_a_memory_limit_unless_told_another(monkeypatch, tmp_path):
+    monkeypatch.delenv(dbt_build.MEMORY_SETTING, raising=False)
+    settings = dbt_build.duckdb_target(tmp_path / "w.duckdb").output["settings"]
+    assert settings["memory_limit"] == dbt_build.DEFAULT_MEMORY_LIMIT == "3GB"
+    monkeypatch.setenv(dbt_build.MEMORY_SETTING, "12GB")
+    assert dbt_build.duckdb_target(tmp_path / "w.duckdb").output["settings"]["memory_limit"] == (
+        "12GB"
+    )
+
+
 def test_no_warehouse_is_one_line_and_exit_2(tmp_path, capsys):
     assert cli.main(["models", "--destination", str(tmp_path / "none.duckdb")]) == 2
     assert "no warehouse at" in capsys.readouterr().err
@@ -125,3 +136,47 @@ def test_the_postgres_profile_holds_no_password(tmp_path, monkeypatch):
         assert os.environ[dbt_build.SECRET_ENV] == "s3cret-pw"
         assert "s3cret-pw" not in (tmp_path / "profiles.yml").read_text()
     assert dbt_build.SECRET_ENV not in os.environ
+
+
+def test_a_parsed_project_serves_the_next_build_until_a_file_of_it_changes(
+    tmp_path, project, monkeypatch
+):
+    """The manifest is reused in the process across warehouses of the same name in other
+    folders (dbt's own parse cache is not: it hashes the path), and parsed again once a file of
+    the project changes: a model added after the first build is built by the next. The build
+    runs under SYMETRISK_MODELS_MEMORY_LIMIT."""
+    monkeypatch.setenv(dbt_build.MEMORY_SETTING, "1GB")
+    (project / "models" / "probe_a.sql").write_text(
+        "{{ config(materialized='table') }}\n"  # a view would read the reader's setting
+        "select current_setting('memory_limit') as memory_limit\n"
+    )
+    first, second = tmp_path / "a" / "w.duckdb", tmp_path / "b" / "w.duckdb"
+    for database in (first, second):
+        database.parent.mkdir()
+        empty_warehouse(database)
+
+    def built(database: Path, model: str) -> list[str]:
+        target = dbt_build.duckdb_target(database)
+        report = dbt_build.build(target, "symetrisk_raw", select=[model], project_dir=project)
+        return [m.name for m in report.models if m.status == "success"]
+
+    assert built(first, "probe_a") == ["probe_a"]
+    parsed = [m for key, m in dbt_build._MANIFESTS.items() if key[0][0] == str(project)]
+    assert len(parsed) == 1
+    assert built(second, "probe_a") == ["probe_a"]
+    again = [m for key, m in dbt_build._MANIFESTS.items() if key[0][0] == str(project)]
+    assert len(again) == 1 and again[0] is parsed[0]  # the same object: not parsed again
+    with duckdb.connect(config={"memory_limit": "1GB"}) as con:
+        one_gb = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    with duckdb.connect(str(second), read_only=True) as con:
+        assert con.execute("select memory_limit from analytics.probe_a").fetchone() == (one_gb,)
+
+    (project / "models" / "probe_b.sql").write_text("select 2 as y\n")
+    assert built(second, "probe_b") == ["probe_b"]
+    with duckdb.connect(str(second), read_only=True) as con:
+        assert con.execute("select y from analytics.probe_b").fetchall() == [(2,)]
+    # a warehouse of another name is another database in the models' relations
+    other = dbt_build.duckdb_target(tmp_path / "b" / "other.duckdb")
+    assert dbt_build._connection_key(other) != dbt_build._connection_key(
+        dbt_build.duckdb_target(second)
+    )

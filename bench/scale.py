@@ -200,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     baseline = baseline_per_borrower(args.baseline)
     floor_note = "measured"
+    if floor_full is None:
+        floor_note = (
+            "not measured (--no-floor), and no figures of make bench to extrapolate from "
+            f"({args.baseline})"
+        )
     if floor_full is None and baseline and baseline.get("marginal"):
         line = baseline["marginal"]
         estimate = (

@@ -161,10 +161,10 @@ def test_a_parsed_project_serves_the_next_build_until_a_file_of_it_changes(
         return [m.name for m in report.models if m.status == "success"]
 
     assert built(first, "probe_a") == ["probe_a"]
-    parsed = [m for key, m in dbt_build._MANIFESTS.items() if key[0][0] == str(project)]
+    parsed = [m for key, m in dbt_build._MANIFESTS.items() if key[0][0] == str(project.resolve())]
     assert len(parsed) == 1
     assert built(second, "probe_a") == ["probe_a"]
-    again = [m for key, m in dbt_build._MANIFESTS.items() if key[0][0] == str(project)]
+    again = [m for key, m in dbt_build._MANIFESTS.items() if key[0][0] == str(project.resolve())]
     assert len(again) == 1 and again[0] is parsed[0]  # the same object: not parsed again
     with duckdb.connect(config={"memory_limit": "1GB"}) as con:
         one_gb = con.execute("select current_setting('memory_limit')").fetchone()[0]

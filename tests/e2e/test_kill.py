@@ -96,8 +96,10 @@ def assert_state_not_ahead(work, step):
         for package in (work / "dlt" / "symetrisk" / folder).glob("*")
         if package.name.replace(".", "").isdigit()  # a load id
     ]
+    # on a failure, which packages wait where (with their files), to tell a leftover from a new one
+    named = [f"{p.relative_to(work)}: {sorted(f.name for f in p.rglob('*'))}" for p in pending]
     if step == "extract":
         assert not state_ahead_of_data(local_state(work), work)
-        assert not pending
+        assert not pending, named
     else:
-        assert len(pending) == 1
+        assert len(pending) == 1, named

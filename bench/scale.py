@@ -199,12 +199,6 @@ def main(argv: list[str] | None = None) -> int:
         "dlt_state_bytes": {"after_full": full_state, "after_nightly": state},
     }
     baseline = baseline_per_borrower(args.baseline)
-    floor_note = "measured"
-    if floor_full is None:
-        floor_note = (
-            "not measured (--no-floor), and no figures of make bench to extrapolate from "
-            f"({args.baseline})"
-        )
     if floor_full is None and baseline and baseline.get("marginal"):
         line = baseline["marginal"]
         estimate = (
@@ -216,8 +210,15 @@ def main(argv: list[str] | None = None) -> int:
             f"100,000 snapshots) = {estimate:,.1f} s"
         )
         floor_seconds = estimate
+    elif floor_full is None:
+        floor_note = (
+            "not measured (--no-floor), and no figures of make bench to extrapolate from "
+            f"({args.baseline})"
+        )
+        floor_seconds = None
     else:
-        floor_seconds = floor_full["seconds"] if floor_full else None
+        floor_note = "measured"
+        floor_seconds = floor_full["seconds"]
 
     ours = {
         "full load": full["seconds"],

@@ -29,10 +29,12 @@ pytestmark = pytest.mark.e2e
 
 SIZE = {"borrowers": 60, "months": 24, "seed": 11}
 # one whole build, as a reader sees it: raw snapshots, raw runs, and two marts
-COUNTS = (
+RAW_COUNTS = (
     "select (select count(*) from symetrisk_raw.accounting_snapshots), "
-    "(select count(*) from symetrisk_raw.runs), "
-    "(select count(*) from analytics.fct_borrower_month), "
+    "(select count(*) from symetrisk_raw.runs)"
+)
+COUNTS = (
+    f"{RAW_COUNTS}, (select count(*) from analytics.fct_borrower_month), "
     "(select count(*) from analytics.fct_portfolio_month)"
 )
 
@@ -73,9 +75,9 @@ def run(sb, work: Path, *args: str) -> subprocess.CompletedProcess:
     return done
 
 
-def counts(database: Path) -> tuple[int, ...]:
+def counts(database: Path, sql: str = COUNTS) -> tuple[int, ...]:
     with duckdb.connect(str(database), read_only=True) as con:
-        return tuple(con.execute(COUNTS).fetchone())
+        return tuple(con.execute(sql).fetchone())
 
 
 @pytest.mark.slow
@@ -141,8 +143,8 @@ def test_first_run_after_an_upgrade_starts_from_the_published_file_and_its_log(t
     incrementally, and leaves no log beside the published file."""
     published = tmp_path / "warehouse.duckdb"
     with sandbox(**{**SIZE, "borrowers": 20}) as sb:
-        run(sb, tmp_path)
-        before = counts(published)
+        run(sb, tmp_path, *NO_MODELS)
+        before = counts(published, RAW_COUNTS)
         working_path(published).unlink()  # the old layout: the published file only
         # an old loader killed after committing: its last change lives in the log only
         writer = subprocess.run(
@@ -158,9 +160,9 @@ def test_first_run_after_an_upgrade_starts_from_the_published_file_and_its_log(t
         )
         assert writer.returncode == -signal.SIGKILL
         assert wal_path(published).exists()
-        again = run(sb, tmp_path)
+        again = run(sb, tmp_path, *NO_MODELS)
     assert "snapshots_new=0" in again.stdout  # state came along: nothing loaded twice
-    after = counts(published)
+    after = counts(published, RAW_COUNTS)
     assert after[0] == before[0] and after[1] == before[1] + 1
     assert not wal_path(published).exists()
     with duckdb.connect(str(published), read_only=True) as con:

@@ -63,7 +63,7 @@ bench-scale: $(STAMP)
 	$(BIN)/python -m bench.scale --borrowers $(BORROWERS) --months $(MONTHS) $(SCALE_ARGS)
 
 ## backtest: `symetrisk backtest` on the sandbox's truth, exported as a bank's defaults file
-## (1,000 borrowers x 36, 48 and 100 months on seeds 303, 404, 505, never used for tuning)
+## (1,000 borrowers x 36, 48 and 100 months on seeds 606, 707, 808, never used for tuning)
 backtest: $(STAMP)
 	$(BIN)/python -m bench.backtest --borrowers 1000
 

@@ -40,8 +40,10 @@ from bench.sandbox_process import start_sandbox
 
 BIN = Path(sys.executable).parent
 AS_OF = "2026-10-31"
-TUNING_SEEDS = (7, 11, 13, 101, 202)  # 7, 11, 13: issue #24 (7 also in 0.1); 101, 202: 0.1
-REPORT_SEEDS = (303, 404, 505)
+# 7, 11, 13: tuned on (issue #24; 7 also in 0.1); 101, 202 (0.1) and 303, 404, 505 (the second
+# and third rounds of #24): report seeds whose misses started a tuning round, so not held out
+TUNING_SEEDS = (7, 11, 13, 101, 202, 303, 404, 505)
+REPORT_SEEDS = (606, 707, 808)
 HISTORIES = (36, 48, 100)
 KINDS = ("gradual_decline", "margin_erosion", "liquidity_squeeze", "lost_customer", "one_off_loss")
 SUDDEN = ("one_off_loss",)  # failure within 6 months of the event

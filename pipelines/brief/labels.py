@@ -85,6 +85,7 @@ METRICS = {
     "nibd_to_ebitda_t12m": ("net debt to EBITDA (12 months)", "x"),
     "revenue_change_month_yoy": ("revenue on the same month a year before", "pct"),
     "days_sales_change_yoy": ("days sales outstanding, change on the year", "pct"),
+    "days_sales_change_6m": ("days of recent sales outstanding, change on 6 months", "pct"),
     "net_liquidity_months": ("cash less the credit line", "months"),
     "net_liquidity_change_yoy": ("cash less the credit line, change on the year", "months"),
     "operating_margin_change_yoy": ("operating margin, change on the year", "pct"),

@@ -632,7 +632,10 @@ class Portfolio:
         stock = level * p["cogs"] * 1.5 * fx["inventory"]
         inventory_o = amount(stock) if c.industry.goods else zero
         # On the way down customers pay later, suppliers and the tax authority wait longer.
-        receivable_o = amount(sales * p["dso"] * fx["dso"] / 30)
+        # What customers owe jitters with when they pay, as payables do (draws of its own, so
+        # the other lines' draws stay as they were).
+        paying = np.exp(np.random.default_rng([self.seed, int(org), 3]).normal(0.0, 0.12, h))
+        receivable_o = amount(sales * p["dso"] * fx["dso"] / 30 * paying)
         other_recv_o = amount(r0 * 0.05 * asset_trend)
         share_o = amount(p["share_capital"])
         provisions_o = amount(p["provisions"]) if p["provisions"] >= 0 else zero

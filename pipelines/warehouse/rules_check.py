@@ -46,6 +46,7 @@ METRICS = {
     "nibd_to_ebitda_t12m": "fct_borrower_kpis",
     "revenue_change_month_yoy": "fct_borrower_kpis",
     "days_sales_change_yoy": "fct_borrower_kpis",
+    "days_sales_change_6m": "fct_borrower_kpis",
     "net_liquidity_months": "fct_borrower_kpis",
     "net_liquidity_change_yoy": "fct_borrower_kpis",
     "operating_margin_change_yoy": "fct_borrower_kpis",

@@ -55,8 +55,9 @@
         'working_capital', 'cash_runway_months', 'days_payables_change_yoy',
         'public_duties_months', 'public_duties_change_yoy', 'cash_cover_months_t12m',
         'cash_runway_months_t12m', 'nibd_to_ebitda_t12m', 'revenue_change_month_yoy',
-        'days_sales_change_yoy', 'net_liquidity_months', 'net_liquidity_change_yoy',
-        'operating_margin_change_yoy', 'equity_ratio_t12m', 'equity_ratio_season_adjusted',
+        'days_sales_change_yoy', 'days_sales_change_6m', 'net_liquidity_months',
+        'net_liquidity_change_yoy', 'operating_margin_change_yoy', 'equity_ratio_t12m',
+        'equity_ratio_season_adjusted',
     ]),
     ('symetrisk__fct_borrower_peer_position', [
         'equity_ratio_peer_percentile', 'operating_margin_peer_percentile',

@@ -60,6 +60,8 @@ NEW_KPIS = [
     "revenue_change_month_yoy",
     "days_sales_3m",
     "days_sales_change_yoy",
+    "days_sales_recent",
+    "days_sales_change_6m",
     "net_liquidity_months",
     "net_liquidity_change_yoy",
     "operating_margin_change_yoy",
@@ -164,6 +166,8 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
             receivables3 = (
                 statistics.mean(line(m, "accounts_receivable") for m in three) if all3 else None
             )
+            revenue3 = [line(m, "operating_revenue") for m in three] if all3 else [None]
+            sales3 = None if None in revenue3 else statistics.mean(revenue3)
             cash12 = [line(m, "cash_and_bank") for m in year]
             opex_avg = None if None in opex12 else statistics.mean(opex12)
             equity12 = [line(m, "total_equity") for m in year]
@@ -217,6 +221,9 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
                 "days_sales_3m": None
                 if receivables3 is None or div(1, rev) is None
                 else receivables3 / rev * 365,
+                "days_sales_recent": None
+                if receivables3 is None or div(1, sales3) is None
+                else receivables3 / sales3 * 365 / 12,
                 "net_liquidity_months": None
                 if div(1, opex_avg) is None
                 else (cash - line(ym, "other_short_term_liabilities")) / opex_avg,
@@ -237,6 +244,12 @@ def expected_kpis() -> dict[tuple[str, date], dict]:
                 e[name] = (
                     None if e[base] is None or div(1, before) is None else e[base] / before - 1
                 )
+            half = out.get((b.org, month_end(add_months(ym, -6)))) or {}
+            changes = [
+                None if e[k] is None or div(1, half.get(k)) is None else e[k] / half[k] - 1
+                for k in ("days_sales_recent", "days_sales_3m")
+            ]
+            e["days_sales_change_6m"] = None if None in changes else min(changes)
             for name, base in (
                 ("net_liquidity_change_yoy", "net_liquidity_months"),
                 ("operating_margin_change_yoy", "operating_margin_t12m"),
@@ -498,6 +511,7 @@ FLAG_PAIRS = {
     "low_interest_coverage": ("sliding", "healthy_thin_margin"),
     "payables_stretch": ("stretching", "healthy"),
     "receivables_stretch": ("slow_payers", "healthy"),
+    "receivables_surge": ("slow_payers", "healthy"),
     "public_duties_arrears": ("duties_arrears", "healthy"),
     "stale_data": ("stale_gap", "gappy"),
     "consent_revoked": ("revoked", "healthy"),

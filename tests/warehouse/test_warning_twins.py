@@ -15,7 +15,10 @@ DuckDB file with the default rules of sql/seeds/warning_rules.csv:
 - a one-off loss that wipes out the equity goes to act in the month it is booked (without the
   severe threshold: two months later);
 - a lost large customer is flagged within 2 months; a soft patch of the same company raises no
-  revenue warning.
+  revenue warning;
+- customers paying ever later at a company with 20 months of history are seen by
+  `receivables_surge`, before a year-on-year change can be measured; its twin whose
+  receivables hold is not, nor is a hotel whose receivables follow its season.
 """
 
 from __future__ import annotations
@@ -38,7 +41,13 @@ from tests.warehouse.test_models import (
     org_number,
     write_raw,
 )
-from tests.warehouse.test_warning_models import LAPSE, SEEDS, STALE, project_with_covenants
+from tests.warehouse.test_warning_models import (
+    LAPSE,
+    OPEN_MONTHS,
+    SEEDS,
+    STALE,
+    project_with_covenants,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -86,6 +95,13 @@ LOSS = _loss()
 
 def one_off_loss(k: int) -> float:
     return 850_000.0 + (LOSS if k == EVENT else 0.0)
+
+
+YOUNG = add_months(AS_OF, -19)  # a borrower with 20 months of history up to AS_OF
+
+
+def young_receivables(k: int) -> float:
+    return 500_000.0 * (1 + 0.15 * max(0, k - 9))
 
 
 def portfolio() -> list[Borrower]:
@@ -145,6 +161,19 @@ def portfolio() -> list[Borrower]:
             opex=lambda k: 820_000.0,
         ),
         Borrower("steady"),
+        # receivables from its 10th month on up 15 % of their level a month (customers paying
+        # ever later), 20 months of history in all; its twin as it was; a sound hotel whose
+        # receivables are half a month of its season's sales
+        Borrower("young_squeeze", start=YOUNG, months=20, receivables=young_receivables),
+        Borrower("young_steady", start=YOUNG, months=20),
+        Borrower(
+            "hotel_receivables",
+            revenue=hotel_revenue,
+            opex=lambda k: 700_000.0 + 0.25 * hotel_revenue(k),
+            receivables=lambda k: 0.5 * hotel_revenue(k),
+            retained0=2_000_000.0,
+            nace_section="I",
+        ),
     ]
     for i, b in enumerate(borrowers):
         b.org = org_number(200 + i)
@@ -324,3 +353,19 @@ def test_a_lost_large_customer_is_flagged_within_2_months(warehouse):
     revenue = {"revenue_drop_month_yoy", "revenue_decline_yoy"}
     assert not [e for e in episodes(warehouse, "soft_patch") if e["flag"] in revenue]
     assert episodes(warehouse, "steady") == []
+
+
+# --- receivables on a short history ---------------------------------------------------------
+
+
+def test_customers_paying_later_are_seen_before_a_year_on_year_change_can_be(warehouse):
+    (surge,) = episodes(warehouse, "young_squeeze", "receivables_surge")
+    # 18 months of history for a 6-month change on the 12 months' sales, then the persistence
+    first_known = month_end(add_months(YOUNG, 17))
+    assert first_known <= surge["opened_month"] <= month_end(add_months(YOUNG, 17 + OPEN_MONTHS))
+    assert surge["act_month"] is not None and surge["closed_month"] is None
+    # the year-on-year change needs 24 months: not there yet
+    assert episodes(warehouse, "young_squeeze", "receivables_stretch") == []
+    assert episodes(warehouse, "young_steady") == []
+    hotel = {e["flag"] for e in episodes(warehouse, "hotel_receivables")}
+    assert not hotel & {"receivables_surge", "receivables_stretch"}, hotel

@@ -41,6 +41,8 @@ rolling as (
         avg(operating_result + depreciation) over {{ last_rows(3) }} as ebitda_avg_3,
         avg(accounts_payable) over {{ last_rows(3) }} as accounts_payable_avg_3,
         avg(accounts_receivable) over {{ last_rows(3) }} as accounts_receivable_avg_3,
+        {{ count_in_last_months('operating_revenue', 3) }} as revenue_months_3,
+        avg(operating_revenue) over {{ last_rows(3) }} as revenue_avg_3,
         avg(public_duties_payable) over {{ last_rows(3) }} as public_duties_avg_3
     from snapshots
 ),
@@ -176,6 +178,15 @@ kpis as (
             then accounts_receivable_avg_3 / revenue_12 * 365
         end as days_sales_3m,
 
+        -- days_sales_recent: the average accounts receivable over the 3 months / the average
+        --   monthly operating revenue of the same 3 months × 365 / 12: the days of the latest
+        --   sales the customers still owe (receivables against the sales they came from, so the
+        --   season is on both sides); the base of days_sales_change_6m. Null unless the 3
+        --   months are there and their revenue is above zero.
+        case when months_3 = 3 and revenue_months_3 = 3 and revenue_avg_3 > 0
+            then accounts_receivable_avg_3 / revenue_avg_3 * 365 / 12
+        end as days_sales_recent,
+
         -- public_duties_months: the average public duties payable (VAT, withholding tax,
         --   employer's contribution) over the 3 months, in months of operating revenue
         --   (/ (revenue over the 12 months / 12)); unpaid duties pile up before a failure.
@@ -185,8 +196,8 @@ kpis as (
     from rolling
 ),
 
--- the same borrower's values exactly 12 calendar months earlier (null when that month is
--- missing), by a join on the month number rather than a second window pass over every row
+-- the same borrower's values exactly 12 (and 6) calendar months earlier (null when that month
+-- is missing), by a join on the month number rather than a second window pass over every row
 year_ago as (
     select
         k.*,
@@ -196,10 +207,14 @@ year_ago as (
         p.days_sales_3m as days_sales_3m_prior_year,
         p.net_liquidity_months as net_liquidity_months_prior_year,
         p.operating_margin_t12m as operating_margin_t12m_prior_year,
-        p.equity_ratio_month as equity_ratio_month_prior_year
+        p.equity_ratio_month as equity_ratio_month_prior_year,
+        h.days_sales_recent as days_sales_recent_6m_before,
+        h.days_sales_3m as days_sales_3m_6m_before
     from kpis as k
     left join kpis as p
         on p.organization_number = k.organization_number and p.month_number = k.month_number - 12
+    left join kpis as h
+        on h.organization_number = k.organization_number and h.month_number = k.month_number - 6
 )
 
 select
@@ -226,6 +241,22 @@ select
     case when days_sales_3m_prior_year > 0
         then days_sales_3m / days_sales_3m_prior_year - 1
     end as days_sales_change_yoy,
+    -- days_sales_change_6m: how much more the customers owe than 6 calendar months earlier, on
+    --   two readings, the smaller of the two: days_sales_recent (receivables against the same
+    --   months' sales) and days_sales_3m (against the 12 months' sales), each on its value 6
+    --   months earlier − 1. Half a year apart is half a season apart: a seasonal business whose
+    --   receivables follow its sales moves on the second reading only, and one whose
+    --   receivables do not, on the first only; customers paying later move both. Seen with 18
+    --   months of history where days_sales_change_yoy needs 24; null unless all four are known
+    --   and the earlier ones are above zero.
+    -- (least() passes over a null: each side is checked here)
+    case when days_sales_recent_6m_before > 0 and days_sales_3m_6m_before > 0
+        and days_sales_recent is not null and days_sales_3m is not null
+        then least(
+            days_sales_recent / days_sales_recent_6m_before,
+            days_sales_3m / days_sales_3m_6m_before
+        ) - 1
+    end as days_sales_change_6m,
     -- net_liquidity_change_yoy: net_liquidity_months − its value 12 calendar months earlier
     --   (the months of costs of liquidity gained or lost over the year, at the same point of
     --   the season: cash spent, the credit line drawn); null unless both are known.

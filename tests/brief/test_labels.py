@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 
 from pipelines.brief import labels
+from pipelines.warehouse import dbt_build
 
 
 def test_nok_has_thousands_separators_and_a_compact_form():
@@ -27,6 +29,13 @@ def test_industries_and_flags_by_name():
     assert labels.flag_name("low_equity_ratio") == "Low equity ratio"
     assert labels.flag_name("covenant_nibd_to_ebitda") == "Covenant: net debt to EBITDA"
     assert labels.flag_name("some_new_flag") == "Some new flag"
+
+
+def test_every_default_rule_and_metric_has_its_own_label():
+    with (dbt_build.PROJECT_DIR / "seeds" / "warning_rules.csv").open(newline="") as f:
+        rules = list(csv.DictReader(f))
+    assert {r["flag"] for r in rules} - set(labels.FLAGS) == set()
+    assert {r["metric"] for r in rules} - set(labels.METRICS) == set()
 
 
 def test_metric_values_in_their_units():

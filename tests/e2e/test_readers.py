@@ -28,7 +28,7 @@ from tests.warehouse_checks import admin, cli_env, sandbox
 pytestmark = pytest.mark.e2e
 
 SIZE = {"borrowers": 60, "months": 24, "seed": 11}
-# one whole build, as a reader sees it: raw snapshots, raw runs, and two marts
+# raw snapshots and raw runs; with two marts (COUNTS), one whole build as a reader sees it
 RAW_COUNTS = (
     "select (select count(*) from symetrisk_raw.accounting_snapshots), "
     "(select count(*) from symetrisk_raw.runs)"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 from pipelines.brief import labels
-from pipelines.warehouse import dbt_build
+from pipelines.warehouse import dbt_build, rules_check
 
 
 def test_nok_has_thousands_separators_and_a_compact_form():
@@ -32,8 +31,9 @@ def test_industries_and_flags_by_name():
 
 
 def test_every_default_rule_and_metric_has_its_own_label():
-    with (dbt_build.PROJECT_DIR / "seeds" / "warning_rules.csv").open(newline="") as f:
-        rules = list(csv.DictReader(f))
+    rows, problems = rules_check.read_rules(dbt_build.PROJECT_DIR / "seeds" / "warning_rules.csv")
+    assert problems == []
+    rules = [row for _, row in rows]
     assert {r["flag"] for r in rules} - set(labels.FLAGS) == set()
     assert {r["metric"] for r in rules} - set(labels.METRICS) == set()
 
